@@ -1,0 +1,1 @@
+"""Settings, storage, errors and time: what every domain stands on."""

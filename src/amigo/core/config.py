@@ -1,0 +1,49 @@
+"""Settings from ``AMIGO_*`` environment variables, one class per section."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the operational store lives."""
+
+    model_config = SettingsConfigDict(env_prefix="AMIGO_DATABASE_", extra="ignore")
+
+    url: str = Field(
+        default="sqlite:///./amigo.db",
+        description="SQLAlchemy URL; the embedded default is a SQLite file in the current "
+        "directory, production uses postgresql+psycopg://...",
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+
+
+class LoadSettings(BaseSettings):
+    """How `amigo load` batches its work."""
+
+    model_config = SettingsConfigDict(env_prefix="AMIGO_LOAD_", extra="ignore")
+
+    batch_size: int = Field(
+        default=5000,
+        ge=1,
+        le=100_000,
+        description="Rows per transaction: each batch and its checkpoint commit together.",
+    )
+
+
+class Settings(BaseSettings):
+    """All settings, grouped by section."""
+
+    model_config = SettingsConfigDict(env_prefix="AMIGO_", extra="ignore")
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    load: LoadSettings = Field(default_factory=LoadSettings)
+
+
+@cache
+def get_settings() -> Settings:
+    """Build the settings once per process from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Identity resolution: which source records are the same person."""

@@ -1,0 +1,118 @@
+"""What the load framework keeps: raw source records, rejects, batches, checkpoints."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from amigo.core.db import Base, BigIntId, JSONType, UTCDateTime, str_enum
+
+
+class SourceSystem(enum.StrEnum):
+    CEGID = "cegid"
+    SHOPIFY = "shopify"
+    WEBFORMS = "webforms"
+
+
+class RecordStatus(enum.StrEnum):
+    PROCESSED = "processed"
+    REJECTED = "rejected"
+
+
+class BatchStatus(enum.StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class LoadBatch(Base):
+    """One run of `amigo load` over an export directory."""
+
+    __tablename__ = "load_batch"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    source_dir: Mapped[str] = mapped_column(Text)
+    status: Mapped[BatchStatus] = mapped_column(str_enum(BatchStatus))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class SourceRecord(Base):
+    """An inbound record exactly as received (invariant 1: stored before processing).
+
+    A changed record arrives as a new row with a new payload hash; the newest
+    ``received_at`` is the current version of that source id.
+    """
+
+    __tablename__ = "source_record"
+    __table_args__ = (
+        UniqueConstraint("source_system", "entity", "source_id", "payload_hash"),
+        Index("ix_source_record_lookup", "source_system", "entity", "source_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    source_system: Mapped[SourceSystem] = mapped_column(str_enum(SourceSystem))
+    entity: Mapped[str] = mapped_column(String(30))
+    source_id: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("load_batch.id"))
+    status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus))
+
+
+class Reject(Base):
+    """A record that failed validation, kept with its reason and raw text."""
+
+    __tablename__ = "reject"
+    __table_args__ = (UniqueConstraint("source_system", "entity", "payload_hash"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    source_system: Mapped[SourceSystem] = mapped_column(str_enum(SourceSystem))
+    entity: Mapped[str] = mapped_column(String(30))
+    source_id: Mapped[str | None] = mapped_column(String(80))
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"))
+    reason_code: Mapped[str] = mapped_column(String(40), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    raw_payload: Mapped[str] = mapped_column(Text)
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    file: Mapped[str | None] = mapped_column(Text)
+    line_number: Mapped[int | None] = mapped_column(Integer)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("load_batch.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoadCheckpoint(Base):
+    """How far a file was loaded; written in the same transaction as its rows."""
+
+    __tablename__ = "load_checkpoint"
+
+    file_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    rows_done: Mapped[int] = mapped_column(Integer)
+    completed: Mapped[bool] = mapped_column(default=False)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("load_batch.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RawConsent(Base):
+    """A consent statement as a source gave it (the ledger is built from these)."""
+
+    __tablename__ = "raw_consent"
+    __table_args__ = (UniqueConstraint("source_record_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    source_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"))
+    source_system: Mapped[SourceSystem] = mapped_column(str_enum(SourceSystem))
+    source_id: Mapped[str] = mapped_column(String(80))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("golden_customer.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(30))
+    raw_value: Mapped[str | None] = mapped_column(String(40))
+    opt_in_level: Mapped[str | None] = mapped_column(String(40))
+    stated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    proof: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

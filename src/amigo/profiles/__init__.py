@@ -1,0 +1,1 @@
+"""Golden customers, stores, associates, products, orders and interactions."""

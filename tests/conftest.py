@@ -1,0 +1,153 @@
+"""Engines and sessions for the suite: every storage test runs on SQLite and PostgreSQL.
+
+PostgreSQL comes from ``AMIGO_TEST_POSTGRES_URL`` (default: the local server on
+127.0.0.1:5432, user postgres). Each test session gets its own databases,
+created here and dropped at the end. Where PostgreSQL is unreachable its runs
+are skipped with a notice, except under ``CI=true``, where that is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from amigo.core.db import make_engine, normalize_url
+from amigo.core.migrate import upgrade
+
+BACKENDS = ["sqlite", "postgresql"]
+POSTGRES_ADMIN_URL = normalize_url(
+    os.environ.get("AMIGO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+)
+_postgres_problem: str | None = None
+
+
+def _probe_postgres() -> str | None:
+    try:
+        probe = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with probe.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        probe.dispose()
+    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Check once whether PostgreSQL is reachable."""
+    global _postgres_problem  # noqa: PLW0603 - computed once per test session
+    _postgres_problem = _probe_postgres()
+    if _postgres_problem and os.environ.get("CI") == "true":
+        raise pytest.UsageError(
+            f"PostgreSQL at {make_url(POSTGRES_ADMIN_URL).render_as_string()} is unreachable "
+            f"and CI=true requires it: {_postgres_problem}"
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say visibly which backends this run covers."""
+    if _postgres_problem:
+        return f"NOTICE: PostgreSQL unreachable, its runs are SKIPPED ({_postgres_problem})"
+    return f"storage backends: sqlite, postgresql ({make_url(POSTGRES_ADMIN_URL).host})"
+
+
+class DatabaseFactory:
+    """Create empty, migrated databases on one backend and drop them afterwards."""
+
+    def __init__(self, backend: str, tmp_dir: Path) -> None:
+        self.backend = backend
+        self.tmp_dir = tmp_dir
+        self._created: list[tuple[str, Engine]] = []
+
+    def new_url(self, *, migrate: bool = True) -> str:
+        """Return the URL of a new empty database, migrated to head unless told not to."""
+        name = f"amigo_test_{uuid.uuid4().hex[:12]}"
+        if self.backend == "sqlite":
+            url = f"sqlite:///{self.tmp_dir / name}.db"
+        else:
+            admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+            url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
+        engine = make_engine(url)
+        if migrate:
+            upgrade(engine)
+        self._created.append((name, engine))
+        return url
+
+    def drop_all(self) -> None:
+        """Drop every database this factory created."""
+        for name, engine in self._created:
+            engine.dispose()
+            if self.backend == "postgresql":
+                admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+        self._created.clear()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Name the storage backend this test runs on."""
+    name: str = request.param
+    if name == "postgresql" and _postgres_problem:
+        pytest.skip(f"PostgreSQL unreachable: {_postgres_problem}")
+    return name
+
+
+@pytest.fixture(scope="session")
+def database_factory(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DatabaseFactory]:
+    """Make databases on the current backend for the whole test session."""
+    factory = DatabaseFactory(backend, tmp_path_factory.mktemp(f"db-{backend}"))
+    yield factory
+    factory.drop_all()
+
+
+@pytest.fixture(scope="session")
+def engine(database_factory: DatabaseFactory) -> Iterator[Engine]:
+    """Return an engine on a migrated database shared by the session's tests."""
+    shared = make_engine(database_factory.new_url())
+    yield shared
+    shared.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """Open a session inside a transaction that is rolled back after the test.
+
+    Code under test may commit: with ``create_savepoint`` its commits only
+    release a SAVEPOINT, and the outer rollback undoes everything.
+    """
+    connection = engine.connect()
+    outer = connection.begin()
+    db_session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield db_session
+    finally:
+        db_session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def fresh_database_url(database_factory: DatabaseFactory) -> str:
+    """Return the URL of a new migrated database, for tests of code that commits itself."""
+    return database_factory.new_url()
+
+
+@pytest.fixture
+def make_database_url(database_factory: DatabaseFactory) -> Callable[[], str]:
+    """Return a function that creates yet another migrated database on this backend."""
+    return database_factory.new_url
