@@ -1,0 +1,89 @@
+"""Email addresses: syntax-checked storage form, and a provider-aware key for matching."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import idna
+from email_validator import EmailNotValidError, validate_email
+
+from amigo.quality.issues import CACHEABLE_LENGTH, EMPTY, Normalized, make_issue
+
+# Copy-pasted addresses arrive wrapped in invisible characters that str.strip keeps.
+_INVISIBLE = "\u200b\u2060\ufeff"
+
+_GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+# Providers that deliver "name+tag@" to "name@". Yahoo uses "-" and only for
+# declared aliases, so it is deliberately absent.
+_PLUS_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com",
+        "icloud.com", "me.com", "mac.com",
+        "fastmail.com", "fastmail.fm",
+        "protonmail.com", "protonmail.ch", "proton.me", "pm.me",
+    }
+)  # fmt: skip
+# Microsoft consumer mail exists under many country domains (hotmail.fr, live.co.uk).
+_MICROSOFT_DOMAIN = re.compile(
+    r"(?:hotmail|outlook|live|msn|windowslive)\.(?:com|[a-z]{2}|co\.[a-z]{2}|com\.[a-z]{2})"
+)
+
+
+def normalize_email(raw: str | None, *, field: str = "email") -> Normalized[str]:
+    """Return the email trimmed and syntax-checked, domain lowercased, local part kept."""
+    if raw is None:
+        return EMPTY
+    if len(raw) > CACHEABLE_LENGTH:  # a blob: not worth keeping alive in the cache
+        return _normalize_email(raw, field)
+    return _cached_normalize_email(raw, field)
+
+
+def _normalize_email(raw: str, field: str) -> Normalized[str]:
+    """Normalize a non-None email."""
+    text = raw.strip().strip(_INVISIBLE).strip()
+    if not text:
+        return EMPTY
+    if "@" not in text:
+        # Skip email-validator's exception machinery for the common "no @ at all" garbage.
+        return make_issue(field, "invalid_email", "{value} is not an email address (no @).", raw)
+    try:
+        result = validate_email(text, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as error:
+        return make_issue(
+            field, "invalid_email", f"{{value}} is not a valid email address: {error}", raw
+        )
+    return Normalized(result.normalized, None)
+
+
+# Cached because the same address comes from each source.
+_cached_normalize_email = lru_cache(maxsize=65536)(_normalize_email)
+
+
+@lru_cache(maxsize=1024)
+def _ascii_domain(domain: str) -> str:
+    """Return the domain lowercased in its ASCII (punycode) form, or as is if impossible."""
+    domain = domain.lower()
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return domain
+
+
+def email_match_key(email: str) -> str:
+    """Return a key equal for addresses that reach the same mailbox, for matching only."""
+    local, at, domain = email.rpartition("@")
+    if not at:
+        return email.lower()
+    local = local.lower()
+    domain = _ascii_domain(domain)
+    if domain in _GMAIL_DOMAINS:
+        domain = "gmail.com"
+        local = local.replace(".", "")
+    if domain in _PLUS_DOMAINS or _MICROSOFT_DOMAIN.fullmatch(domain):
+        base, plus, _tag = local.partition("+")
+        if plus and base:
+            local = base
+    return f"{local}@{domain}"
