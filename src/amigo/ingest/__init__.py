@@ -1,0 +1,1 @@
+"""Load framework: readers, batches, validation, rejects, checkpoints, phases."""
