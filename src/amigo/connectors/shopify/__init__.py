@@ -1,0 +1,1 @@
+"""Shopify, the web shop: Admin REST resources and their mapping to facts."""

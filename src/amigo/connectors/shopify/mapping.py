@@ -1,0 +1,403 @@
+"""Shopify Admin REST customers and orders (JSON objects) to normalized facts.
+
+Values arrive as JSON types and are trusted for none of them: Shopify's own
+payloads changed shape across API versions (``accepts_marketing`` became
+``email_marketing_consent``), and bulk exports give ``tags`` as a list.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from amigo.connectors.base import (
+    INT32_LIMIT,
+    Issues,
+    Rejected,
+    RowMapper,
+    bounded,
+    currency_code,
+    key_text,
+    language_code,
+    mapping,
+    new_issue,
+    rejecting,
+    require,
+    require_id,
+    text,
+    type_issue,
+)
+from amigo.ingest.facts import (
+    ConsentFacts,
+    CustomerFacts,
+    MappingContext,
+    MappingResult,
+    OrderFacts,
+    OrderLineFacts,
+    PaymentFacts,
+)
+from amigo.quality.addresses import (
+    normalize_address_line,
+    normalize_city,
+    normalize_country,
+    normalize_postal_code,
+)
+from amigo.quality.amounts import parse_amount, parse_int
+from amigo.quality.dates import parse_timestamp
+from amigo.quality.emails import email_match_key, normalize_email
+from amigo.quality.names import normalize_name
+from amigo.quality.phones import normalize_phone
+
+SOURCE = "shopify"
+
+_GID_PREFIX = "gid://shopify/"
+_SOURCE_ID_MAX = 80
+_ORDER_ID_MAX = 60
+_SKU_MAX = 40
+_LABEL_MAX = 200
+_METHOD_MAX = 40
+_STATUS_MAX = 30
+_REGION_MAX = 100
+_CONSENT_RAW_MAX = 40
+
+# Shopify's consent states (lower case in REST, upper case in GraphQL).
+_CONSENT_STATES = frozenset(
+    {"subscribed", "not_subscribed", "pending", "unsubscribed", "redacted", "invalid"}
+)
+# Financial states in which money was taken, so processed_at is when it was paid.
+_PAID_STATES = frozenset({"paid", "partially_paid", "refunded", "partially_refunded"})
+
+
+def shopify_id(value: Any) -> str | None:
+    """Return a Shopify id as text: 123, "123" and "gid://shopify/Customer/123" give "123"."""
+    key = key_text(value)
+    if key is not None and key.startswith(_GID_PREFIX):
+        key = key.rpartition("/")[2].strip() or None
+    return key
+
+
+def resource_key(row: dict[str, Any]) -> str | None:
+    """Return the resource's id."""
+    return shopify_id(row.get("id"))
+
+
+# --- customers ----------------------------------------------------------------
+
+
+@rejecting
+def map_customer(row: dict[str, Any], ctx: MappingContext) -> MappingResult[CustomerFacts]:
+    """Map a customers.jsonl object; reject it only when nothing could identify the person."""
+    issues = Issues()
+    customer_id = require_id(resource_key(row), _SOURCE_ID_MAX)
+    address = _customer_address(row, issues) or {}
+    country = issues.take(
+        normalize_country(text(address.get("country_code"), "country", issues))
+    ) or issues.take(normalize_country(text(address.get("country"), "country", issues)))
+
+    email = issues.take(normalize_email(text(row.get("email"), "email", issues)))
+    phone = issues.take(
+        normalize_phone(text(row.get("phone"), "phone", issues), region_hint=country)
+    )
+    last_name = issues.take(
+        normalize_name(text(row.get("last_name"), "last_name", issues), field="last_name")
+    )
+    postal_code = issues.take(
+        normalize_postal_code(text(address.get("zip"), "postal_code", issues), country=country)
+    )
+    # Shopify keeps no birth date: only email, phone or name and postal code identify.
+    if email is None and phone is None and not (last_name and postal_code):
+        return issues.reject(_UNIDENTIFIABLE)
+
+    created_at = issues.take(
+        parse_timestamp(text(row.get("created_at"), "created_at", issues), field="created_at")
+    )
+    observed_at = (
+        issues.take(
+            parse_timestamp(text(row.get("updated_at"), "observed_at", issues), field="observed_at")
+        )
+        or created_at
+    )
+    return issues.done(
+        CustomerFacts(
+            source_system=SOURCE,
+            source_id=customer_id,
+            origin="e-commerce",
+            email=email,
+            email_match_key=None if email is None else email_match_key(email),
+            first_name=issues.take(
+                normalize_name(
+                    text(row.get("first_name"), "first_name", issues), field="first_name"
+                )
+            ),
+            last_name=last_name,
+            phone=phone,
+            preferred_language=issues.take(
+                language_code(text(row.get("locale"), "preferred_language", issues))
+            ),
+            tier=_tier(row.get("tags"), issues),
+            address_line1=issues.take(
+                normalize_address_line(
+                    text(address.get("address1"), "address_line1", issues), field="address_line1"
+                )
+            ),
+            address_line2=issues.take(
+                normalize_address_line(
+                    text(address.get("address2"), "address_line2", issues), field="address_line2"
+                )
+            ),
+            postal_code=postal_code,
+            city=issues.take(normalize_city(text(address.get("city"), "city", issues))),
+            region=bounded(
+                text(address.get("province"), "region", issues), _REGION_MAX, "region", issues
+            ),
+            country=country,
+            created_at=created_at,
+            observed_at=observed_at,
+            consents=_consents(row, issues),
+        )
+    )
+
+
+_UNIDENTIFIABLE = new_issue(
+    "record",
+    "unidentifiable",
+    "The customer has no valid email, no valid phone, and no last name with a postal code: "
+    "nothing could tie it to a person.",
+)
+
+
+def _customer_address(row: dict[str, Any], issues: Issues) -> dict[str, Any] | None:
+    """Return the default address, else the first address of the list."""
+    address = mapping(row.get("default_address"), "address", issues)
+    if address is not None:
+        return address
+    addresses = row.get("addresses")
+    if isinstance(addresses, list):
+        for candidate in addresses:
+            if isinstance(candidate, dict):
+                return candidate
+    elif addresses is not None:
+        issues.add(type_issue("address", "a list", addresses))
+    return None
+
+
+def _tier(tags: Any, issues: Issues) -> str | None:
+    """Return "vip" or "premium" when a tag says so; Shopify has no tier of its own."""
+    if isinstance(tags, str):
+        names = tags.upper().split(",")
+    elif isinstance(tags, list):  # GraphQL and bulk exports give a list
+        names = [tag.upper() for tag in tags if isinstance(tag, str)]
+    else:
+        if tags is not None:
+            issues.add(type_issue("tier", "text", tags))
+        return None
+    upper = {name.strip() for name in names}
+    if "VIP" in upper:
+        return "vip"
+    if "PREMIUM" in upper:
+        return "premium"
+    return None
+
+
+def _consents(row: dict[str, Any], issues: Issues) -> tuple[ConsentFacts, ...]:
+    """Return the email and SMS consents, falling back to the legacy accepts_marketing."""
+    consents: list[ConsentFacts] = []
+    email_consent = mapping(row.get("email_marketing_consent"), "consent.email_marketing", issues)
+    if email_consent is not None:
+        _append_consent(consents, "email_marketing", email_consent, issues)
+    else:
+        accepts = row.get("accepts_marketing")
+        if isinstance(accepts, bool):
+            field = "consent.email_marketing"
+            consents.append(
+                ConsentFacts(
+                    purpose="email_marketing",
+                    raw_value="accepts_marketing:true" if accepts else "accepts_marketing:false",
+                    opt_in_level=bounded(
+                        text(row.get("marketing_opt_in_level"), field, issues),
+                        _CONSENT_RAW_MAX,
+                        field,
+                        issues,
+                    ),
+                    stated_at=_consent_time(row.get("accepts_marketing_updated_at"), field, issues),
+                    proof={"source": SOURCE},
+                )
+            )
+        elif accepts is not None:
+            issues.add(type_issue("consent.email_marketing", "a boolean", accepts))
+    sms_consent = mapping(row.get("sms_marketing_consent"), "consent.sms_marketing", issues)
+    if sms_consent is not None:
+        _append_consent(consents, "sms_marketing", sms_consent, issues)
+    return tuple(consents)
+
+
+def _append_consent(
+    consents: list[ConsentFacts], purpose: str, consent: dict[str, Any], issues: Issues
+) -> None:
+    """Append the consent object's statement; one without a state says nothing."""
+    field = "consent." + purpose
+    state = bounded(text(consent.get("state"), field, issues), _CONSENT_RAW_MAX, field, issues)
+    if state is None:
+        return
+    if state.lower() not in _CONSENT_STATES:
+        issues.add(
+            new_issue(
+                field, "unknown_consent_value", "{value} is not a Shopify consent state.", state
+            )
+        )
+    proof: dict[str, Any] = {"source": SOURCE}
+    collected_from = text(consent.get("consent_collected_from"), field, issues)
+    if collected_from is not None:
+        proof["consent_collected_from"] = collected_from
+    consents.append(
+        ConsentFacts(
+            purpose=purpose,
+            raw_value=state,
+            opt_in_level=bounded(
+                text(consent.get("opt_in_level"), field, issues), _CONSENT_RAW_MAX, field, issues
+            ),
+            stated_at=_consent_time(consent.get("consent_updated_at"), field, issues),
+            proof=proof,
+        )
+    )
+
+
+def _consent_time(value: Any, field: str, issues: Issues) -> datetime | None:
+    """Return when the consent was stated, None when unknown."""
+    return issues.take(parse_timestamp(text(value, field, issues), field=field))
+
+
+# --- orders -------------------------------------------------------------------
+
+
+@rejecting
+def map_order(row: dict[str, Any], ctx: MappingContext) -> MappingResult[OrderFacts]:
+    """Map an orders.jsonl object with its lines and its one payment."""
+    issues = Issues()
+    order_id = require_id(resource_key(row), _ORDER_ID_MAX)
+    processed_at = issues.take(
+        parse_timestamp(text(row.get("processed_at"), "ordered_at", issues), field="ordered_at")
+    )
+    ordered_at = processed_at or require(
+        parse_timestamp(text(row.get("created_at"), "ordered_at", issues), field="ordered_at"),
+        "ordered_at",
+        "The order has neither processed_at nor created_at.",
+    )
+    total_cents = require(
+        parse_amount(text(row.get("total_price"), "total", issues), field="total"),
+        "total",
+        "The order has no total_price.",
+    )
+    raw_currency = text(row.get("currency"), "currency", issues)
+    currency = currency_code(raw_currency)
+    if currency is None:
+        raise Rejected(
+            new_issue("currency", "missing_value", "The order has no currency.")
+            if raw_currency is None
+            else new_issue(
+                "currency", "invalid_currency", "{value} is not an ISO 4217 code.", raw_currency
+            )
+        )
+    financial = (text(row.get("financial_status"), "status", issues) or "").lower()
+    if len(financial) > _STATUS_MAX:
+        issues.add(new_issue("status", "too_long", "{value} is not a financial status.", financial))
+        financial = ""
+    cancelled = text(row.get("cancelled_at"), "status", issues) is not None
+    customer = mapping(row.get("customer"), "customer", issues)
+    customer_id = None if customer is None else shopify_id(customer.get("id"))
+    payment_status = financial or "pending"
+    return issues.done(
+        OrderFacts(
+            source_system=SOURCE,
+            source_order_id=order_id,
+            customer_source_id=bounded(customer_id, _SOURCE_ID_MAX, "customer_id", issues),
+            channel="web",
+            ordered_at=ordered_at,
+            currency=currency,
+            total_cents=total_cents,
+            status="cancelled" if cancelled else payment_status,
+            lines=_lines(row.get("line_items"), issues),
+            payments=(
+                PaymentFacts(
+                    payment_number=1,
+                    method=_gateway(row.get("payment_gateway_names"), issues),
+                    amount_cents=total_cents,
+                    status=payment_status,
+                    paid_at=processed_at if payment_status in _PAID_STATES else None,
+                ),
+            ),
+        )
+    )
+
+
+def _gateway(names: Any, issues: Issues) -> str:
+    """Return the first payment gateway name, "unknown" when there is none."""
+    if isinstance(names, list):
+        for name in names:
+            gateway = bounded(text(name, "method", issues), _METHOD_MAX, "method", issues)
+            if gateway is not None:
+                return gateway
+    elif names is not None:
+        issues.add(type_issue("method", "a list", names))
+    return "unknown"
+
+
+def _lines(items: Any, issues: Issues) -> tuple[OrderLineFacts, ...]:
+    """Return the order's lines; a line without a valid quantity or price is left out."""
+    if not isinstance(items, list):
+        if items is not None:
+            issues.add(type_issue("lines", "a list", items))
+        return ()
+    lines: list[OrderLineFacts] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            issues.add(type_issue("lines", "an object", item))
+            continue
+        quantity = issues.take(
+            parse_int(text(item.get("quantity"), "line.quantity", issues), field="line.quantity")
+        )
+        unit_cents = issues.take(
+            parse_amount(
+                text(item.get("price"), "line.unit_price", issues), field="line.unit_price"
+            )
+        )
+        if quantity is None or unit_cents is None or not -INT32_LIMIT < quantity < INT32_LIMIT:
+            issues.add(
+                new_issue(
+                    "lines",
+                    "invalid_line",
+                    f"Line {index + 1} has no valid quantity or price: it was left out.",
+                )
+            )
+            continue
+        discount = issues.take(
+            parse_amount(
+                text(item.get("total_discount"), "line.discount", issues), field="line.discount"
+            )
+        )
+        lines.append(
+            OrderLineFacts(
+                line_number=index + 1,
+                sku=bounded(
+                    text(item.get("sku"), "line.sku", issues), _SKU_MAX, "line.sku", issues
+                ),
+                label=bounded(
+                    text(item.get("title"), "line.label", issues), _LABEL_MAX, "line.label", issues
+                ),
+                quantity=quantity,
+                unit_price_cents=unit_cents,
+                discount_cents=discount or 0,
+            )
+        )
+    return tuple(lines)
+
+
+CUSTOMERS: RowMapper[CustomerFacts] = RowMapper(
+    entity="customer", required=("id",), key=resource_key, map=map_customer
+)
+ORDERS: RowMapper[OrderFacts] = RowMapper(
+    entity="order",
+    required=("id", "created_at", "currency", "total_price"),
+    key=resource_key,
+    map=map_order,
+)

@@ -1,0 +1,1 @@
+"""Web sign-up forms and tracked interactions, and their mapping to facts."""
