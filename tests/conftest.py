@@ -34,7 +34,7 @@ def _probe_postgres() -> str | None:
         with probe.connect() as connection:
             connection.execute(text("SELECT 1"))
         probe.dispose()
-    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as error:
         return f"{type(error).__name__}: {str(error).splitlines()[0]}"
     return None
 
@@ -151,3 +151,17 @@ def fresh_database_url(database_factory: DatabaseFactory) -> str:
 def make_database_url(database_factory: DatabaseFactory) -> Callable[[], str]:
     """Return a function that creates yet another migrated database on this backend."""
     return database_factory.new_url
+
+
+@pytest.fixture
+def open_engine() -> Iterator[Callable[[str], Engine]]:
+    """Return a function that opens an engine on a URL; every one is disposed after the test."""
+    opened: list[Engine] = []
+
+    def _open(url: str) -> Engine:
+        opened.append(make_engine(url))
+        return opened[-1]
+
+    yield _open
+    for engine in opened:
+        engine.dispose()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 20:27:03.264425
+Create Date: 2026-11-25 20:28:58.325580
 """
 
 from collections.abc import Sequence
@@ -179,16 +179,21 @@ def upgrade() -> None:
 
     op.create_table(
         "load_checkpoint",
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("file_key", sa.String(length=200), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
-        sa.Column("rows_done", sa.Integer(), nullable=False),
+        sa.Column("rows_done", sa.BigInteger(), nullable=False),
         sa.Column("completed", sa.Boolean(), nullable=False),
-        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "stats",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("updated_at", amigo.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["batch_id"], ["load_batch.id"], name=op.f("fk_load_checkpoint_batch_id_load_batch")
         ),
-        sa.PrimaryKeyConstraint("file_key", name=op.f("pk_load_checkpoint")),
+        sa.PrimaryKeyConstraint("batch_id", "file_key", name=op.f("pk_load_checkpoint")),
     )
     op.create_table(
         "sales_associate",
@@ -528,6 +533,48 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_reject_reason_code"), ["reason_code"], unique=False)
 
     op.create_table(
+        "validation_issue",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "source_record_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "source_system",
+            sa.Enum(
+                "cegid",
+                "shopify",
+                "webforms",
+                name="sourcesystem",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("entity", sa.String(length=30), nullable=False),
+        sa.Column("field", sa.String(length=60), nullable=False),
+        sa.Column("code", sa.String(length=40), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("value", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["source_record_id"],
+            ["source_record.id"],
+            name=op.f("fk_validation_issue_source_record_id_source_record"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_validation_issue")),
+        sa.UniqueConstraint(
+            "source_record_id",
+            "field",
+            "code",
+            name=op.f("uq_validation_issue_source_record_id_field_code"),
+        ),
+    )
+    with op.batch_alter_table("validation_issue", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_validation_issue_field_code", ["entity", "field", "code"], unique=False
+        )
+
+    op.create_table(
         "order_line",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -581,6 +628,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_order_line_sku"))
 
     op.drop_table("order_line")
+    with op.batch_alter_table("validation_issue", schema=None) as batch_op:
+        batch_op.drop_index("ix_validation_issue_field_code")
+
+    op.drop_table("validation_issue")
     with op.batch_alter_table("reject", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reject_reason_code"))
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -17,6 +17,7 @@ from sqlalchemy import (
     Enum,
     Integer,
     MetaData,
+    Table,
     create_engine,
     event,
 )
@@ -146,3 +147,8 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def table_of(model: type[Base]) -> Table:
+    """Return the Core table of an ORM model, typed as a Table for bulk statements."""
+    return cast(Table, model.__table__)

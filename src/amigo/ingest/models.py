@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amigo.core.db import Base, BigIntId, JSONType, UTCDateTime, str_enum
@@ -88,16 +88,39 @@ class Reject(Base):
 
 
 class LoadCheckpoint(Base):
-    """How far a file was loaded; written in the same transaction as its rows."""
+    """How far a load got in one file; written in the same transaction as its rows.
+
+    An interrupted load (its batch still "running") resumes from here.
+    """
 
     __tablename__ = "load_checkpoint"
 
+    batch_id: Mapped[int] = mapped_column(ForeignKey("load_batch.id"), primary_key=True)
     file_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
-    rows_done: Mapped[int] = mapped_column(Integer)
+    rows_done: Mapped[int] = mapped_column(BigInteger)
     completed: Mapped[bool] = mapped_column(default=False)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("load_batch.id"))
+    stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ValidationIssueRecord(Base):
+    """A value a source record carried that could not be used (the record itself was loaded)."""
+
+    __tablename__ = "validation_issue"
+    __table_args__ = (
+        UniqueConstraint("source_record_id", "field", "code"),
+        Index("ix_validation_issue_field_code", "entity", "field", "code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    source_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"))
+    source_system: Mapped[SourceSystem] = mapped_column(str_enum(SourceSystem))
+    entity: Mapped[str] = mapped_column(String(30))
+    field: Mapped[str] = mapped_column(String(60))
+    code: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(Text)
 
 
 class RawConsent(Base):

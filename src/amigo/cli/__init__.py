@@ -1,0 +1,1 @@
+"""The `amigo` command: thin adapters over the domain services."""

@@ -1,0 +1,5 @@
+"""Allow `python -m amigo.cli`."""
+
+from amigo.cli.main import main
+
+main()

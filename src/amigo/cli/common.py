@@ -1,0 +1,50 @@
+"""What every command shares: the console, the engine, and one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from amigo.core.config import get_settings
+from amigo.core.db import make_engine
+from amigo.core.errors import AmigoError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+error_console = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a one-line reason on stderr and return the exit (code 2) to raise."""
+    error_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def user_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn an AmigoError into a one-line message and exit code 2, never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except AmigoError as error:
+            raise fail(error.message) from None
+        except KeyboardInterrupt:
+            error_console.print("interrupted")
+            sys.exit(130)
+
+    return wrapper
+
+
+def get_engine() -> Engine:
+    """Return an engine on the configured database (AMIGO_DATABASE_URL)."""
+    settings = get_settings()
+    return make_engine(settings.database.url, echo=settings.database.echo)

@@ -1,0 +1,115 @@
+"""`amigo load DIR`: load an export directory into the customer repository."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from amigo.cli.common import console, get_engine, user_errors
+from amigo.core.config import get_settings
+from amigo.core.migrate import upgrade
+from amigo.ingest.service import FileStats, LoadReport, load_directory
+
+
+class _RichProgress:
+    """Draw one progress bar per file."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def file_started(self, file: str, total_rows: int | None) -> None:
+        self.tasks[file] = self.progress.add_task(file, total=total_rows)
+
+    def rows_done(self, file: str, count: int) -> None:
+        self.progress.advance(self.tasks[file], count)
+
+    def file_finished(self, stats: FileStats) -> None:
+        task = self.tasks.get(stats.file)
+        if task is None:
+            task = self.progress.add_task(stats.file, total=stats.read)
+        self.progress.update(task, total=stats.read, completed=stats.read)
+
+
+def _summary(report: LoadReport, elapsed: float) -> Table:
+    table = Table(title=f"Load batch {report.batch_id}: {report.directory} ({elapsed:.1f} s)")
+    table.add_column("file")
+    for name in ("read", "inserted", "updated", "unchanged", "rejected"):
+        table.add_column(name, justify="right")
+    for stats in [*report.files, report.total]:
+        if stats.missing:
+            table.add_row(stats.file, "[dim]absent[/]", "", "", "", "")
+            continue
+        style = "bold" if stats.file == "total" else None
+        table.add_row(
+            stats.file,
+            f"{stats.read:,}",
+            f"{stats.inserted:,}",
+            f"{stats.updated:,}",
+            f"{stats.unchanged:,}",
+            f"{stats.rejected:,}" if not stats.rejected else f"[yellow]{stats.rejected:,}[/]",
+            style=style,
+        )
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `load` command to the application."""
+
+    @app.command("load")
+    @user_errors
+    def load_command(
+        directory: Path = typer.Argument(..., help="Export directory (layout: docs/formats.md)."),
+        encoding: str | None = typer.Option(
+            None,
+            help="Encoding of the Cegid CSV files (default: detect UTF-8 or Windows-1252).",
+        ),
+        batch_size: int | None = typer.Option(
+            None, min=1, max=100_000, help="Rows per transaction (default AMIGO_LOAD_BATCH_SIZE)."
+        ),
+    ) -> None:
+        """Load Cegid Y2, Shopify and web-form exports, phase by phase.
+
+        Idempotent (a second run changes nothing) and resumable (an interrupted
+        run continues where it stopped). Rejected rows are kept with their
+        reason in the rejects table.
+        """
+        engine = get_engine()
+        upgrade(engine)
+        started = time.perf_counter()
+        columns = (
+            TextColumn("{task.description:<32}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console, transient=False) as progress:
+            report = load_directory(
+                engine=engine,
+                directory=directory,
+                batch_size=batch_size or get_settings().load.batch_size,
+                encoding=encoding,
+                progress=_RichProgress(progress),
+            )
+        if report.resumed:
+            console.print("[yellow]Resumed an interrupted load of this directory.[/]")
+        console.print(_summary(report, time.perf_counter() - started))
+        rejected = report.total.rejected
+        if rejected:
+            console.print(
+                f"{rejected:,} rows rejected: see them with "
+                "[bold]amigo quality rejects[/] (kept with reason and raw payload)."
+            )

@@ -1,0 +1,44 @@
+"""The `amigo` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from amigo import __version__
+from amigo.cli import customer, db, load, quality
+from amigo.cli import generate as generate_command
+
+app = typer.Typer(
+    name="amigo",
+    help="AMIgo: one trustworthy golden profile per customer, from Cegid Y2, Shopify and web forms.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"amigo {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """AMIgo customer data platform."""
+
+
+app.add_typer(db.app, name="db")
+app.add_typer(quality.app, name="quality")
+app.add_typer(customer.app, name="customer")
+load.register(app)
+generate_command.register(app)
+
+
+def main() -> None:
+    """Run the command line."""
+    app()

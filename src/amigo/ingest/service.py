@@ -1,0 +1,666 @@
+"""The load job: read an export directory phase by phase, store every record raw, write the repository.
+
+Every batch is one transaction holding its raw records, their effects, their
+rejects and the file's checkpoint, so a load killed at any point resumes
+where it stopped and ends with the same database as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import Connection, Engine, delete, select, update
+
+from amigo.core.clock import utcnow
+from amigo.core.db import table_of
+from amigo.core.errors import FileFormatError, InvalidInputError
+from amigo.core.sql import insert_ignore, insert_returning_ids, upsert
+from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES, ExportFile
+from amigo.ingest.facts import CustomerFacts, MappingContext, MappingResult
+from amigo.ingest.models import (
+    BatchStatus,
+    LoadBatch,
+    LoadCheckpoint,
+    RawConsent,
+    RecordStatus,
+    Reject,
+    SourceRecord,
+    ValidationIssueRecord,
+)
+from amigo.ingest.readers import ExportFile as ReaderFile
+from amigo.ingest.readers import RawRow, open_csv_export, open_jsonl_export
+from amigo.ingest.writers import CUSTOMER_ENTITIES, Pending, WriteContext, _links_for
+from amigo.profiles.models import Store
+from amigo.quality.issues import ValidationIssue
+
+CONSENTS_KEY = "phase4/raw_consents"
+MAX_SOURCE_ID = 80  # the width of source_record.source_id
+records = table_of(SourceRecord)
+rejects_table = table_of(Reject)
+issues_table = table_of(ValidationIssueRecord)
+checkpoints = table_of(LoadCheckpoint)
+
+
+@dataclass
+class FileStats:
+    """What happened to the rows of one file."""
+
+    file: str
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    missing: bool = False
+
+    def add(self, other: dict[str, Any]) -> None:
+        """Add counts saved in a checkpoint (a resumed load reports whole files)."""
+        for name in ("read", "inserted", "updated", "unchanged", "rejected"):
+            setattr(self, name, getattr(self, name) + int(other.get(name, 0)))
+
+    def counts(self) -> dict[str, int]:
+        """Return the counters only."""
+        data = asdict(self)
+        return {k: v for k, v in data.items() if k not in {"file", "missing"}}
+
+
+@dataclass
+class LoadReport:
+    """The outcome of one `amigo load`."""
+
+    batch_id: int
+    directory: Path
+    resumed: bool
+    files: list[FileStats] = field(default_factory=list)
+
+    @property
+    def total(self) -> FileStats:
+        """Return the sums over every file."""
+        total = FileStats(file="total")
+        for stats in self.files:
+            total.add(stats.counts())
+        return total
+
+
+class LoadProgress(Protocol):
+    """Receives progress of a load (the CLI draws Rich progress bars from it)."""
+
+    def file_started(self, file: str, total_rows: int | None) -> None:
+        """Args: file: the export file's relative path; total_rows: rows expected."""
+
+    def rows_done(self, file: str, count: int) -> None:
+        """Args: file: as above; count: rows just processed."""
+
+    def file_finished(self, stats: FileStats) -> None:
+        """Args: stats: the file's final counts."""
+
+
+class _NoProgress:
+    def file_started(self, file: str, total_rows: int | None) -> None:
+        pass
+
+    def rows_done(self, file: str, count: int) -> None:
+        pass
+
+    def file_finished(self, stats: FileStats) -> None:
+        pass
+
+
+def payload_hash(payload: Any) -> str:
+    """Return the SHA-256 of the payload's canonical JSON (key order does not matter)."""
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _batched(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _count_lines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            count += chunk.count(b"\n")
+    return count
+
+
+def open_export_files(
+    directory: Path, *, encoding: str | None = None
+) -> list[tuple[ExportFile, ReaderFile | None]]:
+    """Validate every file of the directory before anything is written (invariant 8)."""
+    if not directory.exists():
+        raise InvalidInputError(f"{directory} does not exist", code="missing_directory")
+    if not directory.is_dir():
+        raise InvalidInputError(f"{directory} is not a directory", code="not_a_directory")
+    opened: list[tuple[ExportFile, ReaderFile | None]] = []
+    for spec in EXPORT_FILES:
+        path = directory / spec.path
+        if not path.exists():
+            opened.append((spec, None))
+            continue
+        reader: ReaderFile
+        if spec.kind == "csv":
+            reader = open_csv_export(path, required_columns=spec.mapper.required, encoding=encoding)
+        else:
+            reader = open_jsonl_export(path, required_keys=spec.mapper.required)
+        opened.append((spec, reader))
+    if all(reader is None for _, reader in opened):
+        expected = ", ".join(spec.path for spec in EXPORT_FILES[:4])
+        raise InvalidInputError(
+            f"{directory} holds none of the export files (expected {expected}, ...; "
+            "see docs/formats.md)",
+            code="empty_export",
+        )
+    return opened
+
+
+def _mapping_context(connection: Connection) -> MappingContext:
+    stores = {
+        row.id: (row.timezone, row.country)
+        for row in connection.execute(select(Store.id, Store.timezone, Store.country))
+    }
+    return MappingContext(
+        store_timezone=lambda store: stores.get(store, (None, None))[0],
+        store_country=lambda store: stores.get(store, (None, None))[1],
+    )
+
+
+def _remap_customer(
+    mapping: MappingContext,
+) -> Any:
+    def remap(system: str, entity: str, payload: dict[str, Any]) -> CustomerFacts | None:
+        mapper = CUSTOMER_MAPPERS.get((system, entity))
+        if mapper is None:
+            return None
+        result: MappingResult[CustomerFacts] = mapper.map(payload, mapping)
+        return result.facts
+
+    return remap
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """A row to store and write: new, a new version, or a rejected one tried again."""
+
+    row: RawRow
+    source_id: str
+    result: MappingResult[Any]
+    retried_id: int | None
+    outcome: str  # "inserted" or "updated"
+
+
+@dataclass
+class _Batch:
+    """The bookkeeping of one batch: keys, versions, outcomes, rejects and issues."""
+
+    spec: ExportFile
+    batch_id: int
+    now: datetime
+    stats: FileStats
+    reject_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def system(self) -> str:
+        return self.spec.source.value
+
+    @property
+    def entity(self) -> str:
+        return self.spec.entity
+
+    def reject(
+        self, row: RawRow, issue: ValidationIssue, source_id: str | None, record_id: int | None
+    ) -> None:
+        """Keep a rejected row with its reason and raw text (invariant 1)."""
+        self.stats.rejected += 1
+        self.reject_rows.append(
+            {
+                "source_system": self.system,
+                "entity": self.entity,
+                "source_id": source_id,
+                "source_record_id": record_id,
+                "reason_code": issue.code,
+                "message": issue.message,
+                "raw_payload": storable_text(row.raw_text),
+                "payload_hash": hashlib.sha256(row.raw_text.encode("utf-8", "replace")).hexdigest(),
+                "file": self.spec.path,
+                "line_number": row.line_number,
+                "batch_id": self.batch_id,
+                "created_at": self.now,
+            }
+        )
+
+    def key_rows(self, chunk: Sequence[RawRow]) -> list[tuple[RawRow, str, str, dict[str, Any]]]:
+        """Return (row, source id, payload hash, payload) of parsed rows that carry an id."""
+        keyed = []
+        for row in chunk:
+            self.stats.read += 1
+            if row.error is not None or row.data is None:
+                self.reject(
+                    row, _record_issue("unparseable", row.error or "unreadable"), None, None
+                )
+                continue
+            source_id = self.spec.mapper.key(row.data)
+            if not source_id:
+                issue = _record_issue("missing_id", f"the row has no {self.entity} id")
+                self.reject(row, issue, None, None)
+                continue
+            if len(source_id) > MAX_SOURCE_ID:
+                message = f"the {self.entity} id is {len(source_id)} characters long"
+                self.reject(row, _record_issue("id_too_long", message), None, None)
+                continue
+            keyed.append((row, source_id, payload_hash(row.data), row.data))
+        return keyed
+
+    def plan(
+        self,
+        keyed: list[tuple[RawRow, str, str, dict[str, Any]]],
+        versions: dict[str, dict[str, tuple[int, str]]],
+        mapping: MappingContext,
+    ) -> tuple[list[_Work], list[dict[str, Any]]]:
+        """Skip unchanged rows, map the others, and list the source records to insert."""
+        seen_versions: set[tuple[str, str]] = set()
+        seen_ids: set[str] = set()
+        work: list[_Work] = []
+        new_records: list[dict[str, Any]] = []
+        for row, source_id, digest, payload in keyed:
+            known = versions.get(source_id, {})
+            processed = known.get(digest, (0, ""))[1] == RecordStatus.PROCESSED.value
+            if processed or (source_id, digest) in seen_versions:
+                self.stats.unchanged += 1
+                continue
+            loaded_before = any(st == RecordStatus.PROCESSED.value for _, st in known.values())
+            outcome = "updated" if loaded_before or source_id in seen_ids else "inserted"
+            seen_versions.add((source_id, digest))
+            seen_ids.add(source_id)
+            result = self.spec.mapper.map(payload, mapping)
+            if result.reject is None and result.facts is None:
+                result = MappingResult(None, result.issues, _record_issue("unmappable", "no facts"))
+            retried_id = known[digest][0] if digest in known else None
+            work.append(_Work(row, source_id, result, retried_id, outcome))
+            if retried_id is None:
+                status = RecordStatus.REJECTED if result.reject else RecordStatus.PROCESSED
+                new_records.append(
+                    {
+                        "source_system": self.system,
+                        "entity": self.entity,
+                        "source_id": source_id,
+                        "payload": payload,
+                        "payload_hash": digest,
+                        "received_at": self.now,
+                        "batch_id": self.batch_id,
+                        "status": status.value,
+                    }
+                )
+        return work, new_records
+
+    def settle(
+        self,
+        connection: Connection,
+        work: list[_Work],
+        record_ids: list[int],
+        late_rejects: dict[int, ValidationIssue],
+        writer_issues: list[tuple[int, ValidationIssue]],
+    ) -> None:
+        """Count outcomes and store statuses, rejects and validation issues."""
+        now_rejected: list[int] = []
+        retried_ok: list[int] = []
+        issue_rows = [_issue_row(rid, self.system, self.entity, i) for rid, i in writer_issues]
+        for item, record_id in zip(work, record_ids, strict=True):
+            problem = item.result.reject or late_rejects.get(record_id)
+            if problem is not None:
+                if item.result.reject is None or item.retried_id is not None:
+                    now_rejected.append(record_id)
+                self.reject(item.row, problem, item.source_id, record_id)
+                continue
+            if item.retried_id is not None:
+                retried_ok.append(record_id)
+            setattr(self.stats, item.outcome, getattr(self.stats, item.outcome) + 1)
+            issue_rows += [
+                _issue_row(record_id, self.system, self.entity, i) for i in item.result.issues
+            ]
+        _set_status(connection, now_rejected, RecordStatus.REJECTED)
+        _set_status(connection, retried_ok, RecordStatus.PROCESSED)
+        if retried_ok:
+            # A record that now loads is no longer an outstanding reject.
+            connection.execute(
+                delete(rejects_table).where(rejects_table.c.source_record_id.in_(retried_ok))
+            )
+        insert_ignore(
+            connection,
+            rejects_table,
+            self.reject_rows,
+            conflict_columns=["source_system", "entity", "payload_hash"],
+        )
+        insert_ignore(
+            connection,
+            issues_table,
+            issue_rows,
+            conflict_columns=["source_record_id", "field", "code"],
+        )
+
+
+def _set_status(connection: Connection, record_ids: list[int], status: RecordStatus) -> None:
+    if record_ids:
+        connection.execute(
+            update(records).where(records.c.id.in_(record_ids)).values(status=status.value)
+        )
+
+
+class _Loader:
+    def __init__(
+        self, engine: Engine, batch_id: int, batch_size: int, progress: LoadProgress
+    ) -> None:
+        self.engine = engine
+        self.batch_id = batch_id
+        self.batch_size = batch_size
+        self.progress = progress
+
+    # ------------------------------------------------------------ files
+
+    def load_file(
+        self, spec: ExportFile, reader: ReaderFile, resume: dict[str, Any] | None
+    ) -> FileStats:
+        stats = FileStats(file=spec.path)
+        fingerprint = reader.fingerprint()
+        start = 0
+        if resume is not None and resume["fingerprint"] == fingerprint:
+            if resume["completed"]:
+                stats.add(resume["stats"])
+                self.progress.file_finished(stats)
+                return stats
+            start = int(resume["rows_done"])
+            stats.add(resume["stats"])
+        self.progress.file_started(spec.path, _count_lines(reader.path))
+        if start:
+            self.progress.rows_done(spec.path, start)
+        done = start
+        for chunk in _batched(reader.rows(start_at=start), self.batch_size):
+            with self.engine.begin() as connection:
+                self._process(connection, spec, chunk, stats)
+                done += len(chunk)
+                self._checkpoint(connection, spec.path, fingerprint, done, stats, completed=False)
+            self.progress.rows_done(spec.path, len(chunk))
+        with self.engine.begin() as connection:
+            self._checkpoint(connection, spec.path, fingerprint, done, stats, completed=True)
+        self.progress.file_finished(stats)
+        return stats
+
+    def _checkpoint(
+        self,
+        connection: Connection,
+        key: str,
+        fingerprint: str,
+        rows_done: int,
+        stats: FileStats,
+        *,
+        completed: bool,
+    ) -> None:
+        upsert(
+            connection,
+            checkpoints,
+            [
+                {
+                    "batch_id": self.batch_id,
+                    "file_key": key,
+                    "fingerprint": fingerprint,
+                    "rows_done": rows_done,
+                    "completed": completed,
+                    "stats": stats.counts(),
+                    "updated_at": utcnow(),
+                }
+            ],
+            conflict_columns=["batch_id", "file_key"],
+        )
+
+    # ------------------------------------------------------------ batches
+
+    def _process(
+        self, connection: Connection, spec: ExportFile, chunk: Sequence[RawRow], stats: FileStats
+    ) -> None:
+        batch = _Batch(spec=spec, batch_id=self.batch_id, now=utcnow(), stats=stats)
+        keyed = batch.key_rows(chunk)
+        versions = self._versions(connection, batch.system, batch.entity, {k[1] for k in keyed})
+        mapping = _mapping_context(connection)
+        work, new_records = batch.plan(keyed, versions, mapping)
+        new_ids = iter(insert_returning_ids(connection, records, new_records))
+        record_ids = [item.retried_id or next(new_ids) for item in work]
+
+        ctx = WriteContext(
+            connection=connection,
+            now=batch.now,
+            mapping=mapping,
+            remap_customer=_remap_customer(mapping),
+        )
+        pending = [
+            Pending(record_id, item.source_id, item.result.facts)
+            for item, record_id in zip(work, record_ids, strict=True)
+            if item.result.reject is None
+        ]
+        late_rejects = spec.writer(ctx, pending) if pending else {}
+        batch.settle(connection, work, record_ids, late_rejects, ctx.issues)
+
+    def _versions(
+        self, connection: Connection, system: str, entity: str, source_ids: set[str]
+    ) -> dict[str, dict[str, tuple[int, str]]]:
+        """Return every stored version of the given source ids: hash -> (record id, status)."""
+        found: dict[str, dict[str, tuple[int, str]]] = {}
+        ids = sorted(source_ids)
+        for start in range(0, len(ids), 900):
+            rows = connection.execute(
+                select(
+                    records.c.source_id, records.c.payload_hash, records.c.id, records.c.status
+                ).where(
+                    records.c.source_system == system,
+                    records.c.entity == entity,
+                    records.c.source_id.in_(ids[start : start + 900]),
+                )
+            )
+            for source_id, digest, record_id, status in rows:
+                found.setdefault(source_id, {})[digest] = (record_id, str(status))
+        return found
+
+    # ------------------------------------------------------------ phase 4
+
+    def load_consents(self, resume: dict[str, Any] | None) -> FileStats:
+        """Record the raw consents carried by the customer records of this load."""
+        stats = FileStats(file="(phase 4) raw consents")
+        last_id = 0
+        if resume is not None:
+            stats.add(resume["stats"])
+            if resume["completed"]:
+                self.progress.file_finished(stats)
+                return stats
+            last_id = int(resume["rows_done"])
+        self.progress.file_started(stats.file, self._count_customer_records())
+        while True:
+            with self.engine.begin() as connection:
+                batch = connection.execute(
+                    select(
+                        records.c.id,
+                        records.c.source_system,
+                        records.c.entity,
+                        records.c.source_id,
+                        records.c.payload,
+                    )
+                    .where(
+                        records.c.batch_id == self.batch_id,
+                        records.c.entity.in_(CUSTOMER_ENTITIES),
+                        records.c.status == RecordStatus.PROCESSED.value,
+                        records.c.id > last_id,
+                    )
+                    .order_by(records.c.id)
+                    .limit(self.batch_size)
+                ).all()
+                if not batch:
+                    self._checkpoint(connection, CONSENTS_KEY, "", last_id, stats, completed=True)
+                    break
+                self._write_consents(connection, batch, stats)
+                last_id = batch[-1].id
+                self._checkpoint(connection, CONSENTS_KEY, "", last_id, stats, completed=False)
+            self.progress.rows_done(stats.file, len(batch))
+        self.progress.file_finished(stats)
+        return stats
+
+    def _count_customer_records(self) -> int:
+        from sqlalchemy import func  # noqa: PLC0415
+
+        with self.engine.connect() as connection:
+            return int(
+                connection.scalar(
+                    select(func.count()).where(
+                        records.c.batch_id == self.batch_id,
+                        records.c.entity.in_(CUSTOMER_ENTITIES),
+                        records.c.status == RecordStatus.PROCESSED.value,
+                    )
+                )
+                or 0
+            )
+
+    def _write_consents(
+        self, connection: Connection, batch: Sequence[Any], stats: FileStats
+    ) -> None:
+        mapping = _mapping_context(connection)
+        links = _links_for(connection, ((r.source_system, r.source_id) for r in batch))
+        existing = set(
+            connection.scalars(
+                select(table_of(RawConsent).c.source_record_id).where(
+                    table_of(RawConsent).c.source_record_id.in_([r.id for r in batch])
+                )
+            )
+        )
+        rows = []
+        for record in batch:
+            stats.read += 1
+            if record.id in existing:
+                stats.unchanged += 1
+                continue
+            facts = _remap_customer(mapping)(record.source_system, record.entity, record.payload)
+            if facts is None or not facts.consents:
+                continue
+            stats.inserted += 1
+            rows += [
+                {
+                    "source_record_id": record.id,
+                    "source_system": record.source_system,
+                    "source_id": record.source_id,
+                    "customer_id": links.get((record.source_system, record.source_id)),
+                    "purpose": consent.purpose,
+                    "raw_value": consent.raw_value,
+                    "opt_in_level": consent.opt_in_level,
+                    "stated_at": consent.stated_at,
+                    "proof": consent.proof,
+                }
+                for consent in facts.consents
+            ]
+        insert_ignore(
+            connection,
+            table_of(RawConsent),
+            rows,
+            conflict_columns=["source_record_id", "purpose"],
+        )
+
+
+def _record_issue(code: str, message: str) -> ValidationIssue:
+    return ValidationIssue(field="record", code=code, message=message, value=None)
+
+
+def _issue_row(record_id: int, system: str, entity: str, issue: ValidationIssue) -> dict[str, Any]:
+    return {
+        "source_record_id": record_id,
+        "source_system": system,
+        "entity": entity,
+        "field": issue.field,
+        "code": issue.code,
+        "message": issue.message,
+        "value": issue.value,
+    }
+
+
+def storable_text(raw: str) -> str:
+    """Return text safe for any database column: no NUL, no lone surrogate."""
+    return raw.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+def _start_or_resume(engine: Engine, directory: Path) -> tuple[int, dict[str, dict[str, Any]]]:
+    """Return the batch to work in and the checkpoints of an interrupted one, if any."""
+    with engine.begin() as connection:
+        interrupted = connection.execute(
+            select(table_of(LoadBatch).c.id)
+            .where(
+                table_of(LoadBatch).c.source_dir == str(directory),
+                table_of(LoadBatch).c.status == BatchStatus.RUNNING.value,
+            )
+            .order_by(table_of(LoadBatch).c.id.desc())
+            .limit(1)
+        ).scalar()
+        if interrupted is not None:
+            saved = connection.execute(
+                select(checkpoints).where(checkpoints.c.batch_id == interrupted)
+            ).mappings()
+            return int(interrupted), {row["file_key"]: dict(row) for row in saved}
+        batch_id = insert_returning_ids(
+            connection,
+            table_of(LoadBatch),
+            [
+                {
+                    "source_dir": str(directory),
+                    "status": BatchStatus.RUNNING.value,
+                    "started_at": utcnow(),
+                    "stats": {},
+                }
+            ],
+        )[0]
+        return batch_id, {}
+
+
+def load_directory(
+    *,
+    engine: Engine,
+    directory: Path,
+    batch_size: int = 5000,
+    encoding: str | None = None,
+    progress: LoadProgress | None = None,
+) -> LoadReport:
+    """Load an export directory (docs/formats.md) into the repository, phase by phase."""
+    directory = directory.resolve()
+    opened = open_export_files(directory, encoding=encoding)
+    batch_id, saved = _start_or_resume(engine, directory)
+    report = LoadReport(batch_id=batch_id, directory=directory, resumed=bool(saved))
+    loader = _Loader(engine, batch_id, batch_size, progress or _NoProgress())
+    try:
+        for spec, reader in opened:
+            if reader is None:
+                report.files.append(FileStats(file=spec.path, missing=True))
+                continue
+            report.files.append(loader.load_file(spec, reader, saved.get(spec.path)))
+        report.files.append(loader.load_consents(saved.get(CONSENTS_KEY)))
+    except FileFormatError:
+        _finish(engine, batch_id, BatchStatus.FAILED, report)
+        raise
+    _finish(engine, batch_id, BatchStatus.DONE, report)
+    return report
+
+
+def _finish(engine: Engine, batch_id: int, status: BatchStatus, report: LoadReport) -> None:
+    table = table_of(LoadBatch)
+    with engine.begin() as connection:
+        connection.execute(
+            update(table)
+            .where(table.c.id == batch_id)
+            .values(
+                status=status.value,
+                finished_at=utcnow(),
+                stats={s.file: s.counts() for s in report.files if not s.missing},
+            )
+        )
+
+
+__all__ = ["FileStats", "LoadProgress", "LoadReport", "load_directory", "payload_hash"]

@@ -1,0 +1,599 @@
+"""Entity writers: turn mapped facts into rows of the customer repository.
+
+Each writer receives a batch of pending records (already stored raw) and
+returns the ones it must reject because of what the database holds (an
+order for an unknown customer, a line for an unknown receipt). Writers are
+idempotent: writing the same facts twice leaves the same rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, select, update
+
+from amigo.core.db import table_of
+from amigo.core.sql import insert_ignore, insert_returning_ids, upsert
+from amigo.identity.models import IdentityLink
+from amigo.ingest.facts import (
+    AssociateFacts,
+    CustomerFacts,
+    InteractionFacts,
+    MappingContext,
+    OrderFacts,
+    ProductFacts,
+    StoreFacts,
+)
+from amigo.ingest.models import RecordStatus, SourceRecord
+from amigo.profiles.models import (
+    CustomerAssociate,
+    CustomerStore,
+    GoldenCustomer,
+    Interaction,
+    Order,
+    OrderLine,
+    Payment,
+    Product,
+    SalesAssociate,
+    Store,
+    StoreRelation,
+)
+from amigo.profiles.survivorship import Candidate, derive_profile
+from amigo.quality.issues import ValidationIssue
+
+golden = table_of(GoldenCustomer)
+link_table = table_of(IdentityLink)
+order_table = table_of(Order)
+CUSTOMER_ENTITIES = ("customer", "submission")
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A stored source record waiting to be written to the repository."""
+
+    record_id: int
+    source_id: str
+    facts: Any
+
+
+@dataclass
+class WriteContext:
+    """What writers share within one batch transaction."""
+
+    connection: Connection
+    now: datetime
+    mapping: MappingContext
+    # Re-map a stored payload to customer facts, for survivorship over all of a person's records.
+    remap_customer: Callable[[str, str, dict[str, Any]], CustomerFacts | None]
+    # Issues found while writing (the record is still loaded), as (record id, issue).
+    issues: list[tuple[int, ValidationIssue]] = field(default_factory=list)
+    _stores: set[str] | None = None
+    _associates: set[str] | None = None
+
+    def known_stores(self) -> set[str]:
+        """Return the store codes in the repository (read once per batch)."""
+        if self._stores is None:
+            self._stores = set(self.connection.scalars(select(Store.id)))
+        return self._stores
+
+    def known_associates(self) -> set[str]:
+        """Return the associate ids in the repository (read once per batch)."""
+        if self._associates is None:
+            self._associates = set(self.connection.scalars(select(SalesAssociate.id)))
+        return self._associates
+
+
+Rejects = dict[int, ValidationIssue]
+Writer = Callable[[WriteContext, Sequence[Pending]], Rejects]
+
+
+def _issue(field_name: str, code: str, message: str, value: str | None) -> ValidationIssue:
+    return ValidationIssue(field=field_name, code=code, message=message, value=value)
+
+
+def golden_external_id(source_system: str, source_id: str) -> str:
+    """Return the stable public id of the profile first created from this source record.
+
+    Derived, not random: rebuilding the repository from the same sources gives
+    every person the same id again.
+    """
+    digest = hashlib.sha256(f"{source_system}:{source_id}".encode()).digest()
+    return "AMI-" + base64.b32encode(digest).decode()[:12]
+
+
+# ---------------------------------------------------------------- reference data
+
+
+def write_stores(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
+    """Insert or update stores."""
+    rows = [_store_row(p.facts) for p in pending]
+    upsert(ctx.connection, table_of(Store), rows, conflict_columns=["id"])
+    return {}
+
+
+def _store_row(facts: StoreFacts) -> dict[str, Any]:
+    return {
+        "id": facts.id,
+        "name": facts.name,
+        "address_line1": facts.address_line1,
+        "address_line2": facts.address_line2,
+        "postal_code": facts.postal_code,
+        "city": facts.city,
+        "country": facts.country,
+        "phone": facts.phone,
+        "email": facts.email,
+        "opening_hours": facts.opening_hours,
+        "manager_associate_id": facts.manager_associate_id,
+        "region": facts.region,
+        "timezone": facts.timezone,
+    }
+
+
+def write_associates(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
+    """Insert or update sales associates; one in an unknown store is rejected."""
+    stores = ctx.known_stores()
+    rejects: Rejects = {}
+    rows = []
+    for p in pending:
+        facts: AssociateFacts = p.facts
+        if facts.store_id is not None and facts.store_id not in stores:
+            rejects[p.record_id] = _issue(
+                "store_id",
+                "unknown_store",
+                f"store {facts.store_id!r} is not known",
+                facts.store_id,
+            )
+            continue
+        rows.append(
+            {
+                "id": facts.id,
+                "first_name": facts.first_name,
+                "last_name": facts.last_name,
+                "store_id": facts.store_id,
+                "active": facts.active,
+            }
+        )
+    upsert(ctx.connection, table_of(SalesAssociate), rows, conflict_columns=["id"])
+    return rejects
+
+
+def write_products(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
+    """Insert or update catalogue products."""
+    rows = []
+    for p in pending:
+        facts: ProductFacts = p.facts
+        rows.append(
+            {
+                "sku": facts.sku,
+                "name": facts.name,
+                "category": facts.category,
+                "collection": facts.collection,
+                "season": facts.season,
+                "price_cents": facts.price_cents,
+                "currency": facts.currency,
+            }
+        )
+    upsert(ctx.connection, table_of(Product), rows, conflict_columns=["sku"])
+    return {}
+
+
+# ---------------------------------------------------------------- customers
+
+
+def _links_for(
+    connection: Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """Return the golden id linked to each (source system, source id) that has one."""
+    keys = list(set(keys))
+    found: dict[tuple[str, str], int] = {}
+    by_system: dict[str, list[str]] = {}
+    for system, source_id in keys:
+        by_system.setdefault(system, []).append(source_id)
+    for system, source_ids in by_system.items():
+        for start in range(0, len(source_ids), 900):
+            chunk = source_ids[start : start + 900]
+            rows = connection.execute(
+                select(link_table.c.source_id, link_table.c.customer_id).where(
+                    link_table.c.source_system == system, link_table.c.source_id.in_(chunk)
+                )
+            )
+            found.update({(system, sid): cid for sid, cid in rows})
+    return found
+
+
+def _checked_references(ctx: WriteContext, p: Pending) -> tuple[str | None, str | None]:
+    """Return the preferred store and associate if known, recording an issue otherwise."""
+    facts: CustomerFacts = p.facts
+    store, associate = facts.preferred_store_id, facts.associate_id
+    if store is not None and store not in ctx.known_stores():
+        ctx.issues.append(
+            (
+                p.record_id,
+                _issue(
+                    "preferred_store_id", "unknown_store", f"store {store!r} is not known", store
+                ),
+            )
+        )
+        store = None
+    if associate is not None and associate not in ctx.known_associates():
+        ctx.issues.append(
+            (
+                p.record_id,
+                _issue(
+                    "associate_id",
+                    "unknown_associate",
+                    f"associate {associate!r} is not known",
+                    associate,
+                ),
+            )
+        )
+        associate = None
+    return store, associate
+
+
+def _golden_values(candidates: list[Candidate], now: datetime) -> dict[str, Any]:
+    derived = derive_profile(candidates)
+    values = dict(derived.values)
+    values["tier"] = values["tier"] or "standard"
+    values["lineage"] = derived.lineage
+    values["updated_at"] = now
+    return values
+
+
+def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
+    """Create a golden profile per new source customer, or re-derive the linked one."""
+    connection = ctx.connection
+    system = pending[0].facts.source_system
+    # The last version of a source id in the batch wins; earlier ones stay stored raw.
+    latest: dict[str, Pending] = {}
+    for p in pending:
+        latest[p.source_id] = p
+    links = _links_for(connection, ((system, sid) for sid in latest))
+
+    creations: list[tuple[Pending, str | None, str | None]] = []
+    updates: list[tuple[int, Pending, str | None, str | None]] = []
+    for sid, given in latest.items():
+        store, associate = _checked_references(ctx, given)
+        facts = given.facts
+        if facts.preferred_store_id != store:
+            facts = replace(facts, preferred_store_id=store)
+        checked = Pending(given.record_id, given.source_id, facts)
+        if (system, sid) in links:
+            updates.append((links[(system, sid)], checked, store, associate))
+        else:
+            creations.append((checked, store, associate))
+
+    rows = []
+    for p, _store, _associate in creations:
+        values = _golden_values([Candidate(p.facts, p.record_id)], ctx.now)
+        values["external_id"] = golden_external_id(system, p.source_id)
+        values["status"] = "active"
+        values["created_at"] = ctx.now
+        rows.append(values)
+    new_ids = insert_returning_ids(connection, golden, rows)
+    insert_ignore(
+        connection,
+        link_table,
+        [
+            {
+                "source_system": system,
+                "source_id": p.source_id,
+                "customer_id": customer_id,
+                "rule": "source_record",
+                "linked_at": ctx.now,
+            }
+            for (p, _s, _a), customer_id in zip(creations, new_ids, strict=True)
+        ],
+        conflict_columns=["source_system", "source_id"],
+    )
+
+    for customer_id, p, _store, _associate in updates:
+        candidates = _other_candidates(ctx, customer_id, exclude=(system, p.source_id))
+        candidates.append(Candidate(p.facts, p.record_id))
+        values = _golden_values(candidates, ctx.now)
+        connection.execute(update(golden).where(golden.c.id == customer_id).values(**values))
+        # The preferred store follows the golden profile: drop a stale one.
+        connection.execute(
+            delete(table_of(CustomerStore)).where(
+                table_of(CustomerStore).c.customer_id == customer_id,
+                table_of(CustomerStore).c.relation == StoreRelation.PREFERRED.value,
+                table_of(CustomerStore).c.store_id != (values["preferred_store_id"] or ""),
+            )
+        )
+
+    store_links = []
+    associate_links = []
+    touched = [(cid, p, s, a) for (p, s, a), cid in zip(creations, new_ids, strict=True)]
+    touched += updates
+    for customer_id, p, store, associate in touched:
+        since = p.facts.created_at or p.facts.observed_at
+        if store is not None:
+            store_links.append(
+                {
+                    "customer_id": customer_id,
+                    "store_id": store,
+                    "relation": StoreRelation.PREFERRED.value,
+                    "since": since,
+                }
+            )
+        if associate is not None:
+            associate_links.append(
+                {"customer_id": customer_id, "associate_id": associate, "assigned_since": since}
+            )
+    insert_ignore(connection, table_of(CustomerStore), store_links)
+    insert_ignore(connection, table_of(CustomerAssociate), associate_links)
+    return {}
+
+
+def _other_candidates(
+    ctx: WriteContext, customer_id: int, *, exclude: tuple[str, str]
+) -> list[Candidate]:
+    """Return facts of the current version of every other record linked to the profile."""
+    connection = ctx.connection
+    linked = connection.execute(
+        select(link_table.c.source_system, link_table.c.source_id).where(
+            link_table.c.customer_id == customer_id
+        )
+    ).all()
+    candidates = []
+    records = table_of(SourceRecord)
+    for system, source_id in linked:
+        if (system, source_id) == exclude:
+            continue
+        row = connection.execute(
+            select(records.c.id, records.c.entity, records.c.payload)
+            .where(
+                records.c.source_system == system,
+                records.c.source_id == source_id,
+                records.c.entity.in_(CUSTOMER_ENTITIES),
+                records.c.status == RecordStatus.PROCESSED.value,
+            )
+            .order_by(records.c.received_at.desc(), records.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            continue
+        facts = ctx.remap_customer(system, row.entity, row.payload)
+        if facts is not None:
+            candidates.append(Candidate(facts, row.id))
+    return candidates
+
+
+# ---------------------------------------------------------------- orders
+
+
+def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
+    """Insert or update orders attached to their golden customer."""
+    connection = ctx.connection
+    rejects: Rejects = {}
+    links = _links_for(
+        connection,
+        (
+            (p.facts.source_system, p.facts.customer_source_id)
+            for p in pending
+            if p.facts.customer_source_id
+        ),
+    )
+    stores = ctx.known_stores()
+    accepted: dict[str, tuple[Pending, int | None]] = {}
+    for p in pending:
+        facts: OrderFacts = p.facts
+        customer_id = None
+        if facts.customer_source_id:
+            customer_id = links.get((facts.source_system, facts.customer_source_id))
+            if customer_id is None:
+                rejects[p.record_id] = _issue(
+                    "customer_id",
+                    "unknown_customer",
+                    f"order {facts.source_order_id} names customer "
+                    f"{facts.customer_source_id!r}, who is not in the repository",
+                    facts.customer_source_id,
+                )
+                continue
+        if facts.store_id is not None and facts.store_id not in stores:
+            rejects[p.record_id] = _issue(
+                "store_id",
+                "unknown_store",
+                f"store {facts.store_id!r} is not known",
+                facts.store_id,
+            )
+            continue
+        accepted[facts.source_order_id] = (p, customer_id)
+    if not accepted:
+        return rejects
+
+    system = pending[0].facts.source_system
+    rows = []
+    for p, customer_id in accepted.values():
+        facts = p.facts
+        rows.append(
+            {
+                "source_system": facts.source_system,
+                "source_order_id": facts.source_order_id,
+                "customer_id": customer_id,
+                "channel": facts.channel,
+                "store_id": facts.store_id,
+                "associate_id": facts.associate_id,
+                "ordered_at": facts.ordered_at,
+                "currency": facts.currency,
+                "total_cents": facts.total_cents,
+                "status": facts.status,
+            }
+        )
+    upsert(connection, order_table, rows, conflict_columns=["source_system", "source_order_id"])
+    order_ids = _order_ids(connection, system, list(accepted))
+
+    carries_lines = [sid for sid, (p, _c) in accepted.items() if p.facts.lines or p.facts.payments]
+    if carries_lines:
+        ids = [order_ids[sid] for sid in carries_lines]
+        connection.execute(
+            delete(table_of(OrderLine)).where(table_of(OrderLine).c.order_id.in_(ids))
+        )
+        connection.execute(delete(table_of(Payment)).where(table_of(Payment).c.order_id.in_(ids)))
+        line_rows = []
+        payment_rows = []
+        for sid in carries_lines:
+            facts = accepted[sid][0].facts
+            line_rows += [_line_row(order_ids[sid], line) for line in facts.lines]
+            payment_rows += [_payment_row(order_ids[sid], pay) for pay in facts.payments]
+        if line_rows:
+            connection.execute(table_of(OrderLine).insert(), line_rows)
+        if payment_rows:
+            connection.execute(table_of(Payment).insert(), payment_rows)
+
+    visits = [
+        {
+            "customer_id": customer_id,
+            "store_id": p.facts.store_id,
+            "relation": StoreRelation.VISITED.value,
+            "since": p.facts.ordered_at,
+        }
+        for p, customer_id in accepted.values()
+        if customer_id is not None and p.facts.store_id is not None
+    ]
+    insert_ignore(connection, table_of(CustomerStore), visits)
+    return rejects
+
+
+def _order_ids(connection: Connection, system: str, source_ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(source_ids), 900):
+        chunk = source_ids[start : start + 900]
+        rows = connection.execute(
+            select(order_table.c.source_order_id, order_table.c.id).where(
+                and_(
+                    order_table.c.source_system == system, order_table.c.source_order_id.in_(chunk)
+                )
+            )
+        )
+        found.update((source_id, order_id) for source_id, order_id in rows)
+    return found
+
+
+def _line_row(order_id: int, line: Any) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "line_number": line.line_number,
+        "sku": line.sku,
+        "label": line.label,
+        "quantity": line.quantity,
+        "unit_price_cents": line.unit_price_cents,
+        "discount_cents": line.discount_cents,
+    }
+
+
+def _payment_row(order_id: int, payment: Any) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "payment_number": payment.payment_number,
+        "method": payment.method,
+        "amount_cents": payment.amount_cents,
+        "status": payment.status,
+        "paid_at": payment.paid_at,
+    }
+
+
+def _attach_to_receipts(
+    ctx: WriteContext, pending: Sequence[Pending], what: str
+) -> tuple[Rejects, list[tuple[int, Any]]]:
+    order_ids = _order_ids(
+        ctx.connection, "cegid", list({p.facts.order_source_id for p in pending})
+    )
+    rejects: Rejects = {}
+    attached = []
+    for p in pending:
+        order_id = order_ids.get(p.facts.order_source_id)
+        if order_id is None:
+            rejects[p.record_id] = _issue(
+                "order",
+                "unknown_order",
+                f"{what} {p.source_id} belongs to receipt {p.facts.order_source_id}, "
+                "which is not in the repository",
+                p.facts.order_source_id,
+            )
+        else:
+            attached.append((order_id, p.facts))
+    return rejects, attached
+
+
+def write_receipt_lines(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
+    """Attach Y2 receipt lines to their receipts."""
+    rejects, attached = _attach_to_receipts(ctx, pending, "line")
+    rows = [_line_row(order_id, facts.line) for order_id, facts in attached]
+    upsert(ctx.connection, table_of(OrderLine), rows, conflict_columns=["order_id", "line_number"])
+    return rejects
+
+
+def write_receipt_payments(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
+    """Attach Y2 receipt payments to their receipts."""
+    rejects, attached = _attach_to_receipts(ctx, pending, "payment")
+    rows = [_payment_row(order_id, facts.payment) for order_id, facts in attached]
+    upsert(ctx.connection, table_of(Payment), rows, conflict_columns=["order_id", "payment_number"])
+    return rejects
+
+
+# ---------------------------------------------------------------- interactions
+
+
+def write_interactions(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
+    """Insert or update interactions on the profile of the customer they name."""
+    links = _links_for(
+        ctx.connection,
+        ((p.facts.customer_source_system, p.facts.customer_source_id) for p in pending),
+    )
+    rejects: Rejects = {}
+    rows = []
+    for p in pending:
+        facts: InteractionFacts = p.facts
+        customer_id = links.get((facts.customer_source_system, facts.customer_source_id))
+        if customer_id is None:
+            rejects[p.record_id] = _issue(
+                "customer",
+                "unknown_customer",
+                f"interaction {facts.source_interaction_id} names customer "
+                f"{facts.customer_source_system}:{facts.customer_source_id}, "
+                "who is not in the repository",
+                f"{facts.customer_source_system}:{facts.customer_source_id}",
+            )
+            continue
+        rows.append(
+            {
+                "source_system": facts.source_system,
+                "source_interaction_id": facts.source_interaction_id,
+                "customer_id": customer_id,
+                "type": facts.type,
+                "channel": facts.channel,
+                "occurred_at": facts.occurred_at,
+                "campaign": facts.campaign,
+                "text": facts.text,
+                "payload": facts.payload,
+            }
+        )
+    upsert(
+        ctx.connection,
+        table_of(Interaction),
+        rows,
+        conflict_columns=["source_system", "source_interaction_id"],
+    )
+    return rejects
+
+
+__all__ = [
+    "Pending",
+    "WriteContext",
+    "Writer",
+    "golden_external_id",
+    "write_associates",
+    "write_customers",
+    "write_interactions",
+    "write_orders",
+    "write_products",
+    "write_receipt_lines",
+    "write_receipt_payments",
+    "write_stores",
+]

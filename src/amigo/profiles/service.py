@@ -1,0 +1,201 @@
+"""Find golden customers and assemble their Client 360."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from amigo.core.errors import InvalidInputError, NotFoundError
+from amigo.identity.models import IdentityLink
+from amigo.ingest.models import RawConsent, SourceRecord
+from amigo.profiles.models import (
+    CustomerAssociate,
+    CustomerStatus,
+    CustomerStore,
+    GoldenCustomer,
+    Interaction,
+    Order,
+    OrderLine,
+    SalesAssociate,
+    Store,
+)
+from amigo.profiles.schemas import (
+    AssociateLinkView,
+    Client360,
+    ConsentView,
+    GoldenProfile,
+    InteractionView,
+    OrderLineView,
+    OrderView,
+    SourceRecordView,
+    StoreLinkView,
+)
+from amigo.quality.emails import email_match_key, normalize_email
+from amigo.quality.phones import normalize_phone
+
+SOURCE_SYSTEMS = ("cegid", "shopify", "webforms")
+CUSTOMER_ENTITIES = ("customer", "submission")
+
+
+def find_customers(*, session: Session, reference: str, limit: int = 20) -> list[GoldenCustomer]:
+    """Find golden customers by id, external id, ``source:id``, email or phone.
+
+    A merged profile leads to the one it was merged into.
+    """
+    reference = reference.strip()
+    if not reference:
+        raise InvalidInputError("give a customer id, AMI- id, source:id, email or phone")
+    query = select(GoldenCustomer)
+    system, _, source_id = reference.partition(":")
+    if reference.upper().startswith("AMI-"):
+        query = query.where(GoldenCustomer.external_id == reference.upper())
+    elif reference.isdigit() and len(reference) < 12:
+        query = query.where(GoldenCustomer.id == int(reference))
+    elif system.lower() in SOURCE_SYSTEMS and source_id:
+        query = query.join(IdentityLink, IdentityLink.customer_id == GoldenCustomer.id).where(
+            IdentityLink.source_system == system.lower(),
+            IdentityLink.source_id == source_id.strip(),
+        )
+    elif "@" in reference:
+        email = normalize_email(reference)
+        if email.value is None:
+            raise InvalidInputError(f"{reference!r} is not a valid email address")
+        query = query.where(GoldenCustomer.email_match_key == email_match_key(email.value))
+    else:
+        phone = normalize_phone(reference, region_hint=None)
+        if phone.value is None:
+            phone = normalize_phone(reference, region_hint="FR")
+        if phone.value is None:
+            raise InvalidInputError(
+                f"{reference!r} is neither an id, a source:id, an email nor a valid phone number"
+            )
+        query = query.where(GoldenCustomer.phone == phone.value)
+    found = list(session.scalars(query.order_by(GoldenCustomer.id).limit(limit)))
+    return [_follow_merges(session, customer) for customer in found]
+
+
+def _follow_merges(session: Session, customer: GoldenCustomer) -> GoldenCustomer:
+    seen = {customer.id}
+    while customer.status == CustomerStatus.MERGED and customer.merged_into_id is not None:
+        target = session.get(GoldenCustomer, customer.merged_into_id)
+        if target is None or target.id in seen:
+            break
+        seen.add(target.id)
+        customer = target
+    return customer
+
+
+def client_360(
+    *, session: Session, customer_id: int, recent_orders: int = 10, recent_interactions: int = 10
+) -> Client360:
+    """Assemble the profile, sources, orders, consents, interactions, stores and associates."""
+    customer = session.get(GoldenCustomer, customer_id)
+    if customer is None:
+        raise NotFoundError(f"no golden customer with id {customer_id}")
+
+    links = session.execute(
+        select(IdentityLink.source_system, IdentityLink.source_id).where(
+            IdentityLink.customer_id == customer_id
+        )
+    ).all()
+    sources: list[SourceRecordView] = []
+    for system, source_id in links:
+        latest = session.scalars(
+            select(SourceRecord)
+            .where(
+                SourceRecord.source_system == system,
+                SourceRecord.source_id == source_id,
+                SourceRecord.entity.in_(CUSTOMER_ENTITIES),
+            )
+            .order_by(SourceRecord.received_at.desc(), SourceRecord.id.desc())
+            .limit(1)
+        ).first()
+        if latest is not None:
+            sources.append(SourceRecordView.model_validate(latest))
+
+    orders = list(
+        session.scalars(
+            select(Order)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.ordered_at.desc(), Order.id.desc())
+            .limit(recent_orders)
+        )
+    )
+    lines_by_order: dict[int, list[OrderLineView]] = {}
+    if orders:
+        for line in session.scalars(
+            select(OrderLine)
+            .where(OrderLine.order_id.in_([o.id for o in orders]))
+            .order_by(OrderLine.order_id, OrderLine.line_number)
+        ):
+            lines_by_order.setdefault(line.order_id, []).append(OrderLineView.model_validate(line))
+    totals = session.execute(
+        select(Order.currency, func.count(), func.sum(Order.total_cents))
+        .where(Order.customer_id == customer_id, Order.status != "cancelled")
+        .group_by(Order.currency)
+    ).all()
+    order_count = sum(int(count) for _, count, _ in totals)
+
+    consents = session.scalars(
+        select(RawConsent)
+        .where(RawConsent.customer_id == customer_id)
+        .order_by(RawConsent.purpose, RawConsent.stated_at.desc())
+    )
+    interactions = session.scalars(
+        select(Interaction)
+        .where(Interaction.customer_id == customer_id)
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(recent_interactions)
+    )
+    interaction_count = session.scalar(
+        select(func.count()).where(Interaction.customer_id == customer_id)
+    )
+    stores = session.execute(
+        select(CustomerStore.store_id, Store.name, CustomerStore.relation, CustomerStore.since)
+        .join(Store, Store.id == CustomerStore.store_id)
+        .where(CustomerStore.customer_id == customer_id)
+        .order_by(CustomerStore.relation, CustomerStore.store_id)
+    ).all()
+    associates = session.execute(
+        select(
+            CustomerAssociate.associate_id,
+            SalesAssociate.first_name,
+            SalesAssociate.last_name,
+            SalesAssociate.store_id,
+            CustomerAssociate.assigned_since,
+        )
+        .join(SalesAssociate, SalesAssociate.id == CustomerAssociate.associate_id)
+        .where(CustomerAssociate.customer_id == customer_id)
+    ).all()
+
+    return Client360(
+        profile=GoldenProfile.model_validate(customer),
+        sources=sources,
+        orders=[
+            OrderView.model_validate(order).model_copy(
+                update={"lines": lines_by_order.get(order.id, [])}
+            )
+            for order in orders
+        ],
+        order_count=order_count,
+        lifetime_value_cents={currency: int(total or 0) for currency, _, total in totals},
+        consents=[ConsentView.model_validate(c) for c in consents],
+        interactions=[InteractionView.model_validate(i) for i in interactions],
+        interaction_count=int(interaction_count or 0),
+        stores=[
+            StoreLinkView(store_id=s, store_name=n, relation=str(r), since=since)
+            for s, n, r, since in stores
+        ],
+        associates=[
+            AssociateLinkView(
+                associate_id=a,
+                name=" ".join(p for p in (first, last) if p),
+                store_id=store,
+                assigned_since=since,
+            )
+            for a, first, last, store, since in associates
+        ],
+    )
+
+
+__all__ = ["client_360", "find_customers"]
