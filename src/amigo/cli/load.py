@@ -107,6 +107,7 @@ def register(app: typer.Typer) -> None:
         if report.resumed:
             console.print("[yellow]Resumed an interrupted load of this directory.[/]")
         console.print(_summary(report, time.perf_counter() - started))
+        console.print(f"Raw consent statements recorded (phase 4): {report.raw_consents:,}")
         rejected = report.total.rejected
         if rejected:
             console.print(

@@ -21,14 +21,13 @@ from sqlalchemy import Connection, Engine, delete, select, update
 from amigo.core.clock import utcnow
 from amigo.core.db import table_of
 from amigo.core.errors import FileFormatError, InvalidInputError
-from amigo.core.sql import insert_ignore, insert_returning_ids, upsert
+from amigo.core.sql import bulk_insert, insert_ignore, insert_returning_ids, upsert
 from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES, ExportFile
 from amigo.ingest.facts import CustomerFacts, MappingContext, MappingResult
 from amigo.ingest.models import (
     BatchStatus,
     LoadBatch,
     LoadCheckpoint,
-    RawConsent,
     RecordStatus,
     Reject,
     SourceRecord,
@@ -36,11 +35,10 @@ from amigo.ingest.models import (
 )
 from amigo.ingest.readers import ExportFile as ReaderFile
 from amigo.ingest.readers import RawRow, open_csv_export, open_jsonl_export
-from amigo.ingest.writers import CUSTOMER_ENTITIES, Pending, WriteContext, _links_for
+from amigo.ingest.writers import Pending, WriteContext
 from amigo.profiles.models import Store
 from amigo.quality.issues import ValidationIssue
 
-CONSENTS_KEY = "phase4/raw_consents"
 MAX_SOURCE_ID = 80  # the width of source_record.source_id
 records = table_of(SourceRecord)
 rejects_table = table_of(Reject)
@@ -79,6 +77,7 @@ class LoadReport:
     directory: Path
     resumed: bool
     files: list[FileStats] = field(default_factory=list)
+    raw_consents: int = 0  # consent statements recorded with this run's customer records
 
     @property
     def total(self) -> FileStats:
@@ -192,6 +191,7 @@ class _Work:
 
     row: RawRow
     source_id: str
+    digest: str
     result: MappingResult[Any]
     retried_id: int | None
     outcome: str  # "inserted" or "updated"
@@ -284,7 +284,7 @@ class _Batch:
             if result.reject is None and result.facts is None:
                 result = MappingResult(None, result.issues, _record_issue("unmappable", "no facts"))
             retried_id = known[digest][0] if digest in known else None
-            work.append(_Work(row, source_id, result, retried_id, outcome))
+            work.append(_Work(row, source_id, digest, result, retried_id, outcome))
             if retried_id is None:
                 status = RecordStatus.REJECTED if result.reject else RecordStatus.PROCESSED
                 new_records.append(
@@ -362,6 +362,7 @@ class _Loader:
         self.batch_id = batch_id
         self.batch_size = batch_size
         self.progress = progress
+        self.raw_consents = 0
 
     # ------------------------------------------------------------ files
 
@@ -430,8 +431,7 @@ class _Loader:
         versions = self._versions(connection, batch.system, batch.entity, {k[1] for k in keyed})
         mapping = _mapping_context(connection)
         work, new_records = batch.plan(keyed, versions, mapping)
-        new_ids = iter(insert_returning_ids(connection, records, new_records))
-        record_ids = [item.retried_id or next(new_ids) for item in work]
+        record_ids = self._store_records(connection, batch, work, new_records)
 
         ctx = WriteContext(
             connection=connection,
@@ -446,6 +446,24 @@ class _Loader:
         ]
         late_rejects = spec.writer(ctx, pending) if pending else {}
         batch.settle(connection, work, record_ids, late_rejects, ctx.issues)
+        self.raw_consents += ctx.raw_consents
+
+    def _store_records(
+        self,
+        connection: Connection,
+        batch: _Batch,
+        work: list[_Work],
+        new_records: list[dict[str, Any]],
+    ) -> list[int]:
+        """Insert the new source records and return every work item's record id.
+
+        Plain executemany then one lookup: RETURNING with guaranteed row order
+        degrades to one statement per row on SQLite.
+        """
+        if new_records:
+            bulk_insert(connection, records, new_records)
+        stored = self._versions(connection, batch.system, batch.entity, {w.source_id for w in work})
+        return [item.retried_id or stored[item.source_id][item.digest][0] for item in work]
 
     def _versions(
         self, connection: Connection, system: str, entity: str, source_ids: set[str]
@@ -466,106 +484,6 @@ class _Loader:
             for source_id, digest, record_id, status in rows:
                 found.setdefault(source_id, {})[digest] = (record_id, str(status))
         return found
-
-    # ------------------------------------------------------------ phase 4
-
-    def load_consents(self, resume: dict[str, Any] | None) -> FileStats:
-        """Record the raw consents carried by the customer records of this load."""
-        stats = FileStats(file="(phase 4) raw consents")
-        last_id = 0
-        if resume is not None:
-            stats.add(resume["stats"])
-            if resume["completed"]:
-                self.progress.file_finished(stats)
-                return stats
-            last_id = int(resume["rows_done"])
-        self.progress.file_started(stats.file, self._count_customer_records())
-        while True:
-            with self.engine.begin() as connection:
-                batch = connection.execute(
-                    select(
-                        records.c.id,
-                        records.c.source_system,
-                        records.c.entity,
-                        records.c.source_id,
-                        records.c.payload,
-                    )
-                    .where(
-                        records.c.batch_id == self.batch_id,
-                        records.c.entity.in_(CUSTOMER_ENTITIES),
-                        records.c.status == RecordStatus.PROCESSED.value,
-                        records.c.id > last_id,
-                    )
-                    .order_by(records.c.id)
-                    .limit(self.batch_size)
-                ).all()
-                if not batch:
-                    self._checkpoint(connection, CONSENTS_KEY, "", last_id, stats, completed=True)
-                    break
-                self._write_consents(connection, batch, stats)
-                last_id = batch[-1].id
-                self._checkpoint(connection, CONSENTS_KEY, "", last_id, stats, completed=False)
-            self.progress.rows_done(stats.file, len(batch))
-        self.progress.file_finished(stats)
-        return stats
-
-    def _count_customer_records(self) -> int:
-        from sqlalchemy import func  # noqa: PLC0415
-
-        with self.engine.connect() as connection:
-            return int(
-                connection.scalar(
-                    select(func.count()).where(
-                        records.c.batch_id == self.batch_id,
-                        records.c.entity.in_(CUSTOMER_ENTITIES),
-                        records.c.status == RecordStatus.PROCESSED.value,
-                    )
-                )
-                or 0
-            )
-
-    def _write_consents(
-        self, connection: Connection, batch: Sequence[Any], stats: FileStats
-    ) -> None:
-        mapping = _mapping_context(connection)
-        links = _links_for(connection, ((r.source_system, r.source_id) for r in batch))
-        existing = set(
-            connection.scalars(
-                select(table_of(RawConsent).c.source_record_id).where(
-                    table_of(RawConsent).c.source_record_id.in_([r.id for r in batch])
-                )
-            )
-        )
-        rows = []
-        for record in batch:
-            stats.read += 1
-            if record.id in existing:
-                stats.unchanged += 1
-                continue
-            facts = _remap_customer(mapping)(record.source_system, record.entity, record.payload)
-            if facts is None or not facts.consents:
-                continue
-            stats.inserted += 1
-            rows += [
-                {
-                    "source_record_id": record.id,
-                    "source_system": record.source_system,
-                    "source_id": record.source_id,
-                    "customer_id": links.get((record.source_system, record.source_id)),
-                    "purpose": consent.purpose,
-                    "raw_value": consent.raw_value,
-                    "opt_in_level": consent.opt_in_level,
-                    "stated_at": consent.stated_at,
-                    "proof": consent.proof,
-                }
-                for consent in facts.consents
-            ]
-        insert_ignore(
-            connection,
-            table_of(RawConsent),
-            rows,
-            conflict_columns=["source_record_id", "purpose"],
-        )
 
 
 def _record_issue(code: str, message: str) -> ValidationIssue:
@@ -641,7 +559,7 @@ def load_directory(
                 report.files.append(FileStats(file=spec.path, missing=True))
                 continue
             report.files.append(loader.load_file(spec, reader, saved.get(spec.path)))
-        report.files.append(loader.load_consents(saved.get(CONSENTS_KEY)))
+        report.raw_consents = loader.raw_consents
     except FileFormatError:
         _finish(engine, batch_id, BatchStatus.FAILED, report)
         raise

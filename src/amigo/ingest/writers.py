@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, select, update
 
 from amigo.core.db import table_of
-from amigo.core.sql import insert_ignore, insert_returning_ids, upsert
+from amigo.core.sql import bulk_insert, insert_ignore, upsert
 from amigo.identity.models import IdentityLink
 from amigo.ingest.facts import (
     AssociateFacts,
@@ -29,7 +29,7 @@ from amigo.ingest.facts import (
     ProductFacts,
     StoreFacts,
 )
-from amigo.ingest.models import RecordStatus, SourceRecord
+from amigo.ingest.models import RawConsent, RecordStatus, SourceRecord
 from amigo.profiles.models import (
     CustomerAssociate,
     CustomerStore,
@@ -72,6 +72,7 @@ class WriteContext:
     remap_customer: Callable[[str, str, dict[str, Any]], CustomerFacts | None]
     # Issues found while writing (the record is still loaded), as (record id, issue).
     issues: list[tuple[int, ValidationIssue]] = field(default_factory=list)
+    raw_consents: int = 0
     _stores: set[str] | None = None
     _associates: set[str] | None = None
 
@@ -206,6 +207,19 @@ def _links_for(
     return found
 
 
+def _golden_ids(connection: Connection, external_ids: list[str]) -> list[int]:
+    """Return the ids of the profiles with these external ids, in the same order."""
+    found: dict[str, int] = {}
+    for start in range(0, len(external_ids), 900):
+        rows = connection.execute(
+            select(golden.c.external_id, golden.c.id).where(
+                golden.c.external_id.in_(external_ids[start : start + 900])
+            )
+        )
+        found.update((external_id, customer_id) for external_id, customer_id in rows)
+    return [found[external_id] for external_id in external_ids]
+
+
 def _checked_references(ctx: WriteContext, p: Pending) -> tuple[str | None, str | None]:
     """Return the preferred store and associate if known, recording an issue otherwise."""
     facts: CustomerFacts = p.facts
@@ -275,7 +289,9 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
         values["status"] = "active"
         values["created_at"] = ctx.now
         rows.append(values)
-    new_ids = insert_returning_ids(connection, golden, rows)
+    if rows:
+        bulk_insert(connection, golden, rows)
+    new_ids = _golden_ids(connection, [row["external_id"] for row in rows])
     insert_ignore(
         connection,
         link_table,
@@ -327,7 +343,49 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
             )
     insert_ignore(connection, table_of(CustomerStore), store_links)
     insert_ignore(connection, table_of(CustomerAssociate), associate_links)
+    _record_raw_consents(ctx, pending, {**links, **_creation_links(system, creations, new_ids)})
     return {}
+
+
+def _creation_links(
+    system: str, creations: list[tuple[Pending, str | None, str | None]], new_ids: list[int]
+) -> dict[tuple[str, str], int]:
+    return {
+        (system, p.source_id): customer_id
+        for (p, _s, _a), customer_id in zip(creations, new_ids, strict=True)
+    }
+
+
+def _record_raw_consents(
+    ctx: WriteContext, pending: Sequence[Pending], links: dict[tuple[str, str], int]
+) -> None:
+    """Keep every consent statement of every record version, as the source made it.
+
+    Written with the record, in the same transaction: a statement never exists
+    without the record that proves it. The consent ledger builds on these.
+    """
+    rows = [
+        {
+            "source_record_id": p.record_id,
+            "source_system": p.facts.source_system,
+            "source_id": p.source_id,
+            "customer_id": links.get((p.facts.source_system, p.source_id)),
+            "purpose": consent.purpose,
+            "raw_value": consent.raw_value,
+            "opt_in_level": consent.opt_in_level,
+            "stated_at": consent.stated_at,
+            "proof": consent.proof,
+        }
+        for p in pending
+        for consent in p.facts.consents
+    ]
+    insert_ignore(
+        ctx.connection,
+        table_of(RawConsent),
+        rows,
+        conflict_columns=["source_record_id", "purpose"],
+    )
+    ctx.raw_consents += len(rows)
 
 
 def _other_candidates(
@@ -442,9 +500,9 @@ def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
             line_rows += [_line_row(order_ids[sid], line) for line in facts.lines]
             payment_rows += [_payment_row(order_ids[sid], pay) for pay in facts.payments]
         if line_rows:
-            connection.execute(table_of(OrderLine).insert(), line_rows)
+            bulk_insert(connection, table_of(OrderLine), line_rows)
         if payment_rows:
-            connection.execute(table_of(Payment).insert(), payment_rows)
+            bulk_insert(connection, table_of(Payment), payment_rows)
 
     visits = [
         {

@@ -77,6 +77,8 @@ def derive_profile(candidates: Sequence[Candidate]) -> DerivedProfile:
     """Derive the golden values and their lineage from every record of one person."""
     if not candidates:
         raise ValueError("a golden profile needs at least one source record")
+    if len(candidates) == 1:
+        return _from_one(candidates[0])
     values: dict[str, Any] = {}
     lineage: dict[str, dict[str, Any]] = {}
 
@@ -119,4 +121,20 @@ def derive_profile(candidates: Sequence[Candidate]) -> DerivedProfile:
     )
     values["origin"] = first.facts.origin
     lineage["origin"] = _lineage(first)
+    return DerivedProfile(values=values, lineage=lineage)
+
+
+def _from_one(candidate: Candidate) -> DerivedProfile:
+    """Derive a profile from its only record: the common case of a first load, made cheap."""
+    facts = candidate.facts
+    source = _lineage(candidate)
+    values: dict[str, Any] = {field: getattr(facts, field) for field in SCALAR_FIELDS}
+    lineage = {field: source for field, value in values.items() if value is not None}
+    values["email_match_key"] = facts.email_match_key if facts.email is not None else None
+    address = {field: getattr(facts, field) for field in ADDRESS_FIELDS}
+    values.update(address)
+    if any(value is not None for value in address.values()):
+        lineage["address"] = source
+    values["origin"] = facts.origin
+    lineage["origin"] = source
     return DerivedProfile(values=values, lineage=lineage)
