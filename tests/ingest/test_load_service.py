@@ -97,6 +97,19 @@ def test_every_row_is_stored_raw_or_rejected_with_a_reason(
     assert orphans is not None
 
 
+def test_loading_sources_side_by_side_gives_the_same_database(
+    export_dir: Path,
+    make_database_url: Callable[[], str],
+    open_engine: Callable[[str], Engine],
+) -> None:
+    inline, parallel = open_engine(make_database_url()), open_engine(make_database_url())
+
+    load_directory(engine=inline, directory=export_dir, batch_size=200, workers=0)
+    load_directory(engine=parallel, directory=export_dir, batch_size=200, workers=2)
+
+    assert snapshot(parallel) == snapshot(inline)
+
+
 def test_loading_the_same_directory_twice_changes_nothing(
     export_dir: Path, fresh_database_url: str, open_engine: Callable[[str], Engine]
 ) -> None:

@@ -79,6 +79,12 @@ def register(app: typer.Typer) -> None:
         batch_size: int | None = typer.Option(
             None, min=1, max=100_000, help="Rows per transaction (default AMIGO_LOAD_BATCH_SIZE)."
         ),
+        workers: int | None = typer.Option(
+            None,
+            min=0,
+            max=32,
+            help="Processes loading different sources side by side (default AMIGO_LOAD_WORKERS).",
+        ),
     ) -> None:
         """Load Cegid Y2, Shopify and web-form exports, phase by phase.
 
@@ -101,6 +107,7 @@ def register(app: typer.Typer) -> None:
                 engine=engine,
                 directory=directory,
                 batch_size=batch_size or get_settings().load.batch_size,
+                workers=get_settings().load.workers if workers is None else workers,
                 encoding=encoding,
                 progress=_RichProgress(progress),
             )

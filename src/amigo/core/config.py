@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 from pydantic import Field
@@ -31,6 +32,13 @@ class LoadSettings(BaseSettings):
         ge=1,
         le=100_000,
         description="Rows per transaction: each batch and its checkpoint commit together.",
+    )
+    workers: int = Field(
+        default_factory=lambda: min(3, os.cpu_count() or 1),
+        ge=0,
+        le=32,
+        description="Processes loading files of different sources side by side within a "
+        "phase (0 or 1: one file at a time). Default: one per core, at most 3 (the sources).",
     )
 
 

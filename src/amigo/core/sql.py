@@ -11,13 +11,62 @@ reach the driver's ``executemany`` directly. SQLite and PostgreSQL share the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import JSON, Connection, Enum, Table
 from sqlalchemy.engine import Dialect
 
+from amigo.core.db import UTCDateTime
+
 Processor = Callable[[Any], Any] | None
+
+
+class JsonText(str):
+    """JSON already serialized (canonically, keys sorted): stored as is, not re-encoded."""
+
+    __slots__ = ()
+
+
+def _sqlite_utc_processor() -> Callable[[datetime], str]:
+    # SQLAlchemy's SQLite DATETIME storage format, microseconds always present,
+    # so that text comparison and ordering in SQL stay chronological. A batch
+    # stamps thousands of rows with the same instant: remember the last one.
+    last: list[Any] = [None, ""]
+
+    def process(value: datetime) -> str:
+        if value is last[0]:
+            return str(last[1])
+        utc = value.astimezone(UTC)
+        text = (
+            f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d} "
+            f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond:06d}"
+        )
+        last[0], last[1] = value, text
+        return text
+
+    return process
+
+
+def _processor(table: Table, column: str, dialect: Dialect) -> Processor:
+    """Return the conversion of one column's values, cheaper than the generic one where safe."""
+    column_type = table.c[column].type
+    if isinstance(column_type, Enum):
+        # Callers pass the value strings; the CHECK constraint still refuses any other.
+        return None
+    if isinstance(column_type, UTCDateTime) and dialect.name == "sqlite":
+        return _sqlite_utc_processor()
+    generic: Processor = column_type._cached_bind_processor(dialect)  # private, no public twin
+    if generic is not None and isinstance(column_type, JSON):
+        encode = generic
+
+        def json_processor(value: Any) -> Any:
+            return value if type(value) is JsonText else encode(value)
+
+        return json_processor
+    return generic
 
 
 @cache
@@ -46,13 +95,9 @@ def _statement(
             sql += f" ON CONFLICT{target} DO UPDATE SET {assignments}"
         else:
             sql += f" ON CONFLICT{target} DO NOTHING"
-    # The same conversion SQLAlchemy applies to each bound value (UTC datetimes,
-    # JSON, enums), looked up once per statement instead of once per row.
-    processors = tuple(
-        table.c[c].type._cached_bind_processor(dialect)  # private, but no public equivalent
-        for c in columns
-    )
-    return sql, processors
+    # The conversion SQLAlchemy applies to each bound value (UTC datetimes,
+    # JSON), looked up once per statement instead of once per row.
+    return sql, tuple(_processor(table, c, dialect) for c in columns)
 
 
 def _execute(
@@ -73,14 +118,26 @@ def _execute(
         None if conflict_columns is None else tuple(conflict_columns),
         update,
     )
-    if any(processors):
-        pairs = tuple(zip(columns, processors, strict=True))
-        params = [
-            tuple(row[c] if p is None or row[c] is None else p(row[c]) for c, p in pairs)
-            for row in rows
-        ]
+    if len(columns) == 1:
+        only = columns[0]
+
+        def getter(row: dict[str, Any]) -> tuple[Any, ...]:
+            return (row[only],)
     else:
-        params = [tuple(row[c] for c in columns) for row in rows]
+        getter = itemgetter(*columns)  # type: ignore[assignment]
+    converted = [(i, p) for i, p in enumerate(processors) if p is not None]
+    params: list[tuple[Any, ...]]
+    if not converted:
+        params = [getter(row) for row in rows]
+    else:
+        params = []
+        for row in rows:
+            values = list(getter(row))
+            for index, process in converted:
+                value = values[index]
+                if value is not None:
+                    values[index] = process(value)
+            params.append(tuple(values))
     connection.exec_driver_sql(sql, params)
 
 

@@ -25,6 +25,11 @@ class ExportFile:
     writer: writers.Writer
 
     @property
+    def lane(self) -> str:
+        """Return the files' lane: within a phase, different lanes may load side by side."""
+        return self.source.value
+
+    @property
     def entity(self) -> str:
         """Return the kind of record the file holds."""
         return self.mapper.entity

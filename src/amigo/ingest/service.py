@@ -15,15 +15,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
-import orjson
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from amigo.core.clock import utcnow
-from amigo.core.db import table_of
+from amigo.core.db import make_engine, table_of
 from amigo.core.errors import FileFormatError, InvalidInputError
 from amigo.core.sql import bulk_insert, insert_ignore, insert_returning_ids, upsert
 from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES, ExportFile
 from amigo.ingest.facts import CustomerFacts, MappingContext, MappingResult
+from amigo.ingest.lanes import run_lanes_in_parallel
 from amigo.ingest.models import (
     BatchStatus,
     LoadBatch,
@@ -33,13 +33,19 @@ from amigo.ingest.models import (
     SourceRecord,
     ValidationIssueRecord,
 )
+from amigo.ingest.prepare import (
+    PreparedRow,
+    StoreTable,
+    mapping_context,
+    payload_hash,
+    prepare_rows,
+)
 from amigo.ingest.readers import ExportFile as ReaderFile
 from amigo.ingest.readers import RawRow, open_csv_export, open_jsonl_export
 from amigo.ingest.writers import Pending, WriteContext
 from amigo.profiles.models import Store
 from amigo.quality.issues import ValidationIssue
 
-MAX_SOURCE_ID = 80  # the width of source_record.source_id
 records = table_of(SourceRecord)
 rejects_table = table_of(Reject)
 issues_table = table_of(ValidationIssueRecord)
@@ -112,11 +118,6 @@ class _NoProgress:
         pass
 
 
-def payload_hash(payload: Any) -> str:
-    """Return the SHA-256 of the payload's canonical JSON (key order does not matter)."""
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
 def _batched(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
@@ -161,15 +162,11 @@ def open_export_files(
     return opened
 
 
-def _mapping_context(connection: Connection) -> MappingContext:
-    stores = {
+def _store_table(connection: Connection) -> StoreTable:
+    return {
         row.id: (row.timezone, row.country)
         for row in connection.execute(select(Store.id, Store.timezone, Store.country))
     }
-    return MappingContext(
-        store_timezone=lambda store: stores.get(store, (None, None))[0],
-        store_country=lambda store: stores.get(store, (None, None))[1],
-    )
 
 
 def _remap_customer(
@@ -237,40 +234,33 @@ class _Batch:
             }
         )
 
-    def key_rows(self, chunk: Sequence[RawRow]) -> list[tuple[RawRow, str, str, dict[str, Any]]]:
-        """Return (row, source id, payload hash, payload) of parsed rows that carry an id."""
+    def key_rows(
+        self, chunk: Sequence[RawRow], prepared: Sequence[PreparedRow]
+    ) -> list[tuple[RawRow, PreparedRow]]:
+        """Reject rows that cannot be stored as records; return the others."""
         keyed = []
-        for row in chunk:
+        for row, item in zip(chunk, prepared, strict=True):
             self.stats.read += 1
-            if row.error is not None or row.data is None:
-                self.reject(
-                    row, _record_issue("unparseable", row.error or "unreadable"), None, None
-                )
-                continue
-            source_id = self.spec.mapper.key(row.data)
-            if not source_id:
-                issue = _record_issue("missing_id", f"the row has no {self.entity} id")
-                self.reject(row, issue, None, None)
-                continue
-            if len(source_id) > MAX_SOURCE_ID:
-                message = f"the {self.entity} id is {len(source_id)} characters long"
-                self.reject(row, _record_issue("id_too_long", message), None, None)
-                continue
-            keyed.append((row, source_id, payload_hash(row.data), row.data))
+            if item.problem is not None:
+                self.reject(row, item.problem, None, None)
+            else:
+                keyed.append((row, item))
         return keyed
 
     def plan(
         self,
-        keyed: list[tuple[RawRow, str, str, dict[str, Any]]],
+        keyed: list[tuple[RawRow, PreparedRow]],
         versions: dict[str, dict[str, tuple[int, str]]],
-        mapping: MappingContext,
     ) -> tuple[list[_Work], list[dict[str, Any]]]:
-        """Skip unchanged rows, map the others, and list the source records to insert."""
+        """Skip unchanged rows and list the source records to insert."""
         seen_versions: set[tuple[str, str]] = set()
         seen_ids: set[str] = set()
         work: list[_Work] = []
         new_records: list[dict[str, Any]] = []
-        for row, source_id, digest, payload in keyed:
+        for row, item in keyed:
+            source_id, digest, result = item.source_id, item.digest, item.result
+            if source_id is None or digest is None or result is None:  # pragma: no cover
+                raise AssertionError("prepared rows without a problem carry key, hash and result")
             known = versions.get(source_id, {})
             processed = known.get(digest, (0, ""))[1] == RecordStatus.PROCESSED.value
             if processed or (source_id, digest) in seen_versions:
@@ -280,9 +270,6 @@ class _Batch:
             outcome = "updated" if loaded_before or source_id in seen_ids else "inserted"
             seen_versions.add((source_id, digest))
             seen_ids.add(source_id)
-            result = self.spec.mapper.map(payload, mapping)
-            if result.reject is None and result.facts is None:
-                result = MappingResult(None, result.issues, _record_issue("unmappable", "no facts"))
             retried_id = known[digest][0] if digest in known else None
             work.append(_Work(row, source_id, digest, result, retried_id, outcome))
             if retried_id is None:
@@ -292,7 +279,7 @@ class _Batch:
                         "source_system": self.system,
                         "entity": self.entity,
                         "source_id": source_id,
-                        "payload": payload,
+                        "payload": item.payload_json,
                         "payload_hash": digest,
                         "received_at": self.now,
                         "batch_id": self.batch_id,
@@ -356,7 +343,11 @@ def _set_status(connection: Connection, record_ids: list[int], status: RecordSta
 
 class _Loader:
     def __init__(
-        self, engine: Engine, batch_id: int, batch_size: int, progress: LoadProgress
+        self,
+        engine: Engine,
+        batch_id: int,
+        batch_size: int,
+        progress: LoadProgress,
     ) -> None:
         self.engine = engine
         self.batch_id = batch_id
@@ -383,9 +374,15 @@ class _Loader:
         if start:
             self.progress.rows_done(spec.path, start)
         done = start
-        for chunk in _batched(reader.rows(start_at=start), self.batch_size):
+        with self.engine.connect() as connection:
+            stores = self._stores(connection)
+        chunks = _batched(reader.rows(start_at=start), self.batch_size)
+        for chunk in chunks:
+            # Map before the transaction opens: on SQLite the write lock is then
+            # held only while rows are written (the first write takes it).
+            prepared = prepare_rows(spec.path, chunk, stores)
             with self.engine.begin() as connection:
-                self._process(connection, spec, chunk, stats)
+                self._process(connection, spec, chunk, prepared, stats)
                 done += len(chunk)
                 self._checkpoint(connection, spec.path, fingerprint, done, stats, completed=False)
             self.progress.rows_done(spec.path, len(chunk))
@@ -424,13 +421,19 @@ class _Loader:
     # ------------------------------------------------------------ batches
 
     def _process(
-        self, connection: Connection, spec: ExportFile, chunk: Sequence[RawRow], stats: FileStats
+        self,
+        connection: Connection,
+        spec: ExportFile,
+        chunk: Sequence[RawRow],
+        prepared: Sequence[PreparedRow],
+        stats: FileStats,
     ) -> None:
         batch = _Batch(spec=spec, batch_id=self.batch_id, now=utcnow(), stats=stats)
-        keyed = batch.key_rows(chunk)
-        versions = self._versions(connection, batch.system, batch.entity, {k[1] for k in keyed})
-        mapping = _mapping_context(connection)
-        work, new_records = batch.plan(keyed, versions, mapping)
+        keyed = batch.key_rows(chunk, prepared)
+        source_ids = {item.source_id for _, item in keyed if item.source_id is not None}
+        versions = self._versions(connection, batch.system, batch.entity, source_ids)
+        mapping = mapping_context(self._stores(connection))
+        work, new_records = batch.plan(keyed, versions)
         record_ids = self._store_records(connection, batch, work, new_records)
 
         ctx = WriteContext(
@@ -448,6 +451,10 @@ class _Loader:
         batch.settle(connection, work, record_ids, late_rejects, ctx.issues)
         self.raw_consents += ctx.raw_consents
 
+    @staticmethod
+    def _stores(connection: Connection) -> StoreTable:
+        return _store_table(connection)
+
     def _store_records(
         self,
         connection: Connection,
@@ -455,13 +462,18 @@ class _Loader:
         work: list[_Work],
         new_records: list[dict[str, Any]],
     ) -> list[int]:
-        """Insert the new source records and return every work item's record id.
-
-        Plain executemany then one lookup: RETURNING with guaranteed row order
-        degrades to one statement per row on SQLite.
-        """
-        if new_records:
+        """Insert the new source records and return every work item's record id."""
+        if connection.dialect.name == "sqlite" and new_records:
+            # SQLite gives each plain insert the rowid after the current maximum, and
+            # from our first insert to the commit we hold the database's only write
+            # lock: our rows are the last len(new_records) ids, consecutive.
             bulk_insert(connection, records, new_records)
+            last = int(connection.exec_driver_sql("SELECT max(id) FROM source_record").scalar_one())
+            next_id = iter(range(last - len(new_records) + 1, last + 1))
+            return [item.retried_id or next(next_id) for item in work]
+        # Elsewhere plain executemany then one lookup: RETURNING in guaranteed row
+        # order costs one statement per row.
+        bulk_insert(connection, records, new_records)
         stored = self._versions(connection, batch.system, batch.entity, {w.source_id for w in work})
         return [item.retried_id or stored[item.source_id][item.digest][0] for item in work]
 
@@ -484,10 +496,6 @@ class _Loader:
             for source_id, digest, record_id, status in rows:
                 found.setdefault(source_id, {})[digest] = (record_id, str(status))
         return found
-
-
-def _record_issue(code: str, message: str) -> ValidationIssue:
-    return ValidationIssue(field="record", code=code, message=message, value=None)
 
 
 def _issue_row(record_id: int, system: str, entity: str, issue: ValidationIssue) -> dict[str, Any]:
@@ -546,25 +554,74 @@ def load_directory(
     batch_size: int = 5000,
     encoding: str | None = None,
     progress: LoadProgress | None = None,
+    workers: int = 0,
 ) -> LoadReport:
-    """Load an export directory (docs/formats.md) into the repository, phase by phase."""
+    """Load an export directory (docs/formats.md) into the repository, phase by phase.
+
+    Within a phase, the files of different sources (lanes) load side by side
+    in up to ``workers`` processes; 0 or 1 loads one file at a time.
+    """
     directory = directory.resolve()
     opened = open_export_files(directory, encoding=encoding)
     batch_id, saved = _start_or_resume(engine, directory)
     report = LoadReport(batch_id=batch_id, directory=directory, resumed=bool(saved))
-    loader = _Loader(engine, batch_id, batch_size, progress or _NoProgress())
+    progress = progress or _NoProgress()
+    stats_by_file: dict[str, FileStats] = {}
     try:
-        for spec, reader in opened:
-            if reader is None:
-                report.files.append(FileStats(file=spec.path, missing=True))
-                continue
-            report.files.append(loader.load_file(spec, reader, saved.get(spec.path)))
-        report.raw_consents = loader.raw_consents
+        for phase in sorted({spec.phase for spec, _ in opened}):
+            lanes: dict[str, list[tuple[ExportFile, ReaderFile]]] = {}
+            for spec, reader in opened:
+                if spec.phase == phase and reader is not None:
+                    lanes.setdefault(spec.lane, []).append((spec, reader))
+            job = LaneJob(
+                database_url=engine.url.render_as_string(hide_password=False),
+                batch_id=batch_id,
+                batch_size=batch_size,
+                saved=saved,
+            )
+            if workers > 1 and len(lanes) > 1:
+                results = run_lanes_in_parallel(job, list(lanes.values()), workers, progress)
+            else:
+                loader = _Loader(engine, batch_id, batch_size, progress)
+                in_order = [
+                    loader.load_file(spec, reader, saved.get(spec.path))
+                    for files in lanes.values()
+                    for spec, reader in files
+                ]
+                results = [(in_order, loader.raw_consents)]
+            for files, consents in results:
+                stats_by_file.update({stats.file: stats for stats in files})
+                report.raw_consents += consents
     except FileFormatError:
         _finish(engine, batch_id, BatchStatus.FAILED, report)
         raise
+    for spec, _reader in opened:
+        report.files.append(stats_by_file.get(spec.path) or FileStats(file=spec.path, missing=True))
     _finish(engine, batch_id, BatchStatus.DONE, report)
     return report
+
+
+@dataclass(frozen=True)
+class LaneJob:
+    """What a process needs to load one lane of a phase."""
+
+    database_url: str
+    batch_id: int
+    batch_size: int
+    saved: dict[str, dict[str, Any]]
+
+
+def load_lane(
+    job: LaneJob, files: list[tuple[ExportFile, ReaderFile]], progress: LoadProgress
+) -> tuple[list[FileStats], int]:
+    """Load a lane's files in order on a new engine; return their stats and consents written."""
+    engine = make_engine(job.database_url)
+    try:
+        loader = _Loader(engine, job.batch_id, job.batch_size, progress)
+        stats = [loader.load_file(spec, reader, job.saved.get(spec.path)) for spec, reader in files]
+        return stats, loader.raw_consents
+    finally:
+        engine.dispose()
 
 
 def _finish(engine: Engine, batch_id: int, status: BatchStatus, report: LoadReport) -> None:

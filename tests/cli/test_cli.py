@@ -1,0 +1,134 @@
+"""The `amigo` command: help everywhere, real output, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from amigo.cli.main import app
+
+runner = CliRunner()
+
+
+def _all_command_paths() -> list[list[str]]:
+    paths: list[list[str]] = []
+
+    def walk(command: object, prefix: list[str]) -> None:
+        subcommands = getattr(command, "commands", None)
+        if not subcommands:
+            paths.append(prefix)
+            return
+        paths.append(prefix)
+        for name, sub in subcommands.items():
+            walk(sub, [*prefix, name])
+
+    walk(get_command(app), [])
+    return paths
+
+
+def test_help_lists_every_command() -> None:
+    result = runner.invoke(app, ["--help"])
+
+    assert result.exit_code == 0
+    for command in ("db", "generate", "load", "quality", "customer"):
+        assert command in result.output
+
+
+@pytest.mark.parametrize("path", _all_command_paths(), ids=lambda p: " ".join(p) or "amigo")
+def test_every_command_has_help(path: list[str]) -> None:
+    result = runner.invoke(app, [*path, "--help"])
+
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def _amigo(
+    *args: str, database_url: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "amigo.cli", *args],
+        env={**os.environ, "AMIGO_DATABASE_URL": database_url, "COLUMNS": "160"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=cwd,
+    )
+
+
+def test_generate_load_report_and_show_from_the_command_line(
+    tmp_path: Path, fresh_database_url: str
+) -> None:
+    export = tmp_path / "export"
+
+    generated = _amigo(
+        "generate",
+        "--customers",
+        "120",
+        "--seed",
+        "3",
+        "--out",
+        str(export),
+        database_url=fresh_database_url,
+    )
+    loaded = _amigo("load", str(export), database_url=fresh_database_url)
+    report = _amigo("quality", "report", database_url=fresh_database_url)
+    rejects = _amigo("quality", "rejects", "--limit", "3", database_url=fresh_database_url)
+    first_customer = next(
+        line.split(";")[0]
+        for line in (export / "cegid" / "customers.csv")
+        .read_text(encoding="utf-8")
+        .splitlines()[1:]
+        if line.split(";")[0]
+    )
+    shown = _amigo("customer", "show", f"cegid:{first_customer}", database_url=fresh_database_url)
+
+    assert generated.returncode == 0, generated.stderr
+    assert loaded.returncode == 0, loaded.stderr
+    assert "cegid/customers.csv" in loaded.stdout
+    assert "rejected" in loaded.stdout
+    assert report.returncode == 0, report.stderr
+    assert "completeness" in report.stdout
+    assert "Rejected records by reason" in report.stdout
+    assert rejects.returncode == 0, rejects.stderr
+    assert shown.returncode == 0, shown.stderr
+    assert f"cegid:{first_customer}" in shown.stdout
+    assert "Source records" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["customer", "show", "nobody@example.org"], "no customer matches"),
+        (["customer", "show", "???"], "neither an id"),
+        (["load", "/definitely/not/here"], "does not exist"),
+        (["generate", "--customers", "-5", "--out", "x"], "customers"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_with_exit_code_2(
+    args: list[str], message: str, fresh_database_url: str, tmp_path: Path
+) -> None:
+    result = _amigo(*args, database_url=fresh_database_url, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2
+
+
+def test_db_upgrade_is_safe_to_run_twice(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+
+    first = _amigo("db", "upgrade", database_url=url)
+    second = _amigo("db", "upgrade", database_url=url)
+
+    assert first.returncode == 0
+    assert "upgraded from empty" in first.stdout
+    assert second.returncode == 0
+    assert "up to date" in second.stdout
