@@ -257,11 +257,6 @@ def upgrade() -> None:
             name=op.f("uq_source_record_source_system_entity_source_id_payload_hash"),
         ),
     )
-    with op.batch_alter_table("source_record", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_source_record_lookup", ["source_system", "entity", "source_id"], unique=False
-        )
-
     op.create_table(
         "customer_associate",
         sa.Column(
@@ -654,9 +649,6 @@ def downgrade() -> None:
 
     op.drop_table("customer_order")
     op.drop_table("customer_associate")
-    with op.batch_alter_table("source_record", schema=None) as batch_op:
-        batch_op.drop_index("ix_source_record_lookup")
-
     op.drop_table("source_record")
     op.drop_table("sales_associate")
     op.drop_table("load_checkpoint")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
+from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amigo.quality import Normalized, email_match_key, normalize_email
+from amigo.quality.emails import _plain_ascii_email
 
 PROPERTY = settings(max_examples=200, deadline=None)
 
@@ -127,3 +131,27 @@ def test_generated_emails_are_valid_and_idempotent(email: str, upper: bool, pad:
     assert key == key.lower()
     assert key.isascii() or "@" in key
     assert email_match_key(key) == key
+
+
+_ATOM = st.text(
+    alphabet=string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-.", min_size=1, max_size=70
+)
+_LABEL = st.text(alphabet=string.ascii_letters + string.digits + "-", min_size=1, max_size=70)
+_TLD = st.sampled_from(["fr", "COM", "co.uk", "test", "local", "onion", "x", "museum", "c0m"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(local=_ATOM, labels=st.lists(_LABEL, min_size=1, max_size=3), tld=_TLD)
+def test_the_plain_address_fast_path_agrees_with_email_validator(
+    local: str, labels: list[str], tld: str
+) -> None:
+    address = f"{local}@{'.'.join(labels)}.{tld}"
+    fast = _plain_ascii_email(address)
+    try:
+        slow: str | None = validate_email(
+            address, check_deliverability=False, allow_smtputf8=True
+        ).normalized
+    except EmailNotValidError:
+        slow = None
+    if fast is not None:
+        assert fast == slow

@@ -51,8 +51,8 @@ class SourceRecord(Base):
 
     __tablename__ = "source_record"
     __table_args__ = (
+        # Also serves lookups by (system, entity, source id): its leading columns.
         UniqueConstraint("source_system", "entity", "source_id", "payload_hash"),
-        Index("ix_source_record_lookup", "source_system", "entity", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)

@@ -71,6 +71,8 @@ class ExportFile(Protocol):
 
     path: Path
     encoding: str
+    size: int  # bytes, as checked
+    lines: int  # newlines, as checked: the progress bar's total
 
     def rows(self, *, start_at: int = 0) -> Iterator[RawRow]:
         """Stream the data rows.
@@ -111,12 +113,13 @@ class _Scan:
 class _ExportBase:
     """State and checks shared by both kinds of export file."""
 
-    __slots__ = ("_fingerprint", "_stamp", "encoding", "path", "size")
+    __slots__ = ("_fingerprint", "_stamp", "encoding", "lines", "path", "size")
 
     def __init__(self, path: Path, encoding: str, scan: _Scan, stamp: tuple[int, int]) -> None:
         self.path = path
         self.encoding = encoding
         self.size = stamp[0]
+        self.lines = scan.newlines
         self._fingerprint = scan.sha256
         self._stamp = stamp
 

@@ -124,14 +124,6 @@ def _batched(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
         yield chunk
 
 
-def _count_lines(path: Path) -> int:
-    count = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            count += chunk.count(b"\n")
-    return count
-
-
 def open_export_files(
     directory: Path, *, encoding: str | None = None
 ) -> list[tuple[ExportFile, ReaderFile | None]]:
@@ -370,7 +362,7 @@ class _Loader:
                 return stats
             start = int(resume["rows_done"])
             stats.add(resume["stats"])
-        self.progress.file_started(spec.path, _count_lines(reader.path))
+        self.progress.file_started(spec.path, reader.lines)
         if start:
             self.progress.rows_done(spec.path, start)
         done = start
