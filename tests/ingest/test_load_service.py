@@ -14,9 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from snapshot import snapshot
 from sqlalchemy import Engine, func, select, text
 
+from amigo.core.db import Base
 from amigo.core.errors import InvalidInputError
 from amigo.identity.models import IdentityLink
 from amigo.ingest.models import RawConsent, Reject, SourceRecord
@@ -108,6 +111,18 @@ def test_loading_sources_side_by_side_gives_the_same_database(
     load_directory(engine=parallel, directory=export_dir, batch_size=200, workers=2)
 
     assert snapshot(parallel) == snapshot(inline)
+
+
+def test_an_initial_load_ends_with_every_index_of_the_schema(
+    export_dir: Path, fresh_database_url: str, open_engine: Callable[[str], Engine]
+) -> None:
+    engine = open_engine(fresh_database_url)
+
+    load_directory(engine=engine, directory=export_dir)
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
 
 
 def test_loading_the_same_directory_twice_changes_nothing(

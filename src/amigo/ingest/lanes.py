@@ -94,7 +94,7 @@ def run_lanes_in_parallel(
         initargs=(progress_queue,),
     ) as pool:
         # Largest lane first: with fewer workers than lanes, the long one must not wait.
-        by_size = sorted(range(len(lanes)), key=lambda i: -sum(r.size for _, r in lanes[i]))
+        by_size = sorted(range(len(lanes)), key=lambda i: -sum(r.lines for _, r in lanes[i]))
         submitted = {i: pool.submit(_run_lane, job, lanes[i]) for i in by_size}
         futures: list[Future[tuple[list[FileStats], int]]] = [
             submitted[i] for i in range(len(lanes))

@@ -23,6 +23,7 @@ from amigo.core.errors import FileFormatError, InvalidInputError
 from amigo.core.sql import bulk_insert, insert_ignore, insert_returning_ids, upsert
 from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES, ExportFile
 from amigo.ingest.facts import CustomerFacts, MappingContext, MappingResult
+from amigo.ingest.indexes import drop_for_initial_load, ensure_secondary_indexes
 from amigo.ingest.lanes import run_lanes_in_parallel
 from amigo.ingest.models import (
     BatchStatus,
@@ -559,6 +560,7 @@ def load_directory(
     report = LoadReport(batch_id=batch_id, directory=directory, resumed=bool(saved))
     progress = progress or _NoProgress()
     stats_by_file: dict[str, FileStats] = {}
+    drop_for_initial_load(engine)
     try:
         for phase in sorted({spec.phase for spec, _ in opened}):
             lanes: dict[str, list[tuple[ExportFile, ReaderFile]]] = {}
@@ -589,6 +591,7 @@ def load_directory(
         raise
     for spec, _reader in opened:
         report.files.append(stats_by_file.get(spec.path) or FileStats(file=spec.path, missing=True))
+    ensure_secondary_indexes(engine)
     _finish(engine, batch_id, BatchStatus.DONE, report)
     return report
 

@@ -76,9 +76,8 @@ def _plain_ascii_email(text: str) -> str | None:
     if match is None or len(text) > 254 or len(match["local"]) > 64:
         return None
     domain = match["domain"].lower()
+    # Every special-use name is a single label, so the last label tells.
     if "--" in domain or domain.rsplit(".", 1)[-1] in _SPECIAL_USE:
-        return None
-    if any(domain == name or domain.endswith("." + name) for name in _SPECIAL_USE):
         return None
     return f"{match['local']}@{domain}"
 
