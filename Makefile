@@ -28,7 +28,7 @@ demo: install
 	$(BIN)/amigo quality report
 	@echo
 	@echo "Demo data is loaded into ./amigo.db. Try next:"
-	@echo "  $(BIN)/amigo customer show cegid:PAR01000001     # a Client 360 from the command line"
+	@echo "  $(BIN)/amigo customer show cegid:PAR02000001     # a Client 360: profile, lineage, orders, consents"
 	@echo "  $(BIN)/amigo customer show <an email or phone from demo-data/>"
 	@echo "  $(BIN)/amigo load demo-data                       # idempotent: nothing changes the second time"
 	@echo "  $(BIN)/amigo --help"

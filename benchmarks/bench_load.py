@@ -58,6 +58,18 @@ def _counts(database_url: str) -> dict[str, int]:
     return counts
 
 
+def _sqlite(target: Path, database: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{database.resolve()}"
+    elapsed, peak = _load(target, url)
+    size = database.stat().st_size / 2**30
+    print(f"sqlite load elapsed_s={elapsed:.1f} peak_rss_mib={peak:.0f} db_gib={size:.2f}")
+    print("sqlite rows", _counts(url))
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate (unless the directory exists) and load; print the figures."""
     parser = argparse.ArgumentParser(
@@ -68,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("bench-data"), help="export directory")
     parser.add_argument("--sqlite", type=Path, default=Path("bench-data/bench.db"))
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to also load into")
+    parser.add_argument("--skip-sqlite", action="store_true", help="only the PostgreSQL load")
     args = parser.parse_args(argv)
 
     target = args.data / f"export-{args.customers}-{args.seed}"
@@ -76,15 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         generate(customers=args.customers, seed=args.seed, out_dir=target)
         print(f"generate customers={args.customers} elapsed_s={time.perf_counter() - started:.1f}")
 
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{args.sqlite}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite:///{args.sqlite.resolve()}"
-    elapsed, peak = _load(target, url)
-    size = args.sqlite.stat().st_size / 2**30
-    print(f"sqlite load elapsed_s={elapsed:.1f} peak_rss_mib={peak:.0f} db_gib={size:.2f}")
-    print("sqlite rows", _counts(url))
-    with sqlite3.connect(args.sqlite) as connection:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if not args.skip_sqlite:
+        _sqlite(target, args.sqlite)
 
     if args.postgres:
         admin = create_engine(normalize_url(args.postgres), isolation_level="AUTOCOMMIT")

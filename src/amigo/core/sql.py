@@ -10,11 +10,11 @@ reach the driver's ``executemany`` directly. SQLite and PostgreSQL share the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Connection, Enum, Table
 from sqlalchemy.engine import Dialect
@@ -22,6 +22,15 @@ from sqlalchemy.engine import Dialect
 from amigo.core.db import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
+T = TypeVar("T")
+# Bound parameters per IN list: under SQLite's historical limit of 999 per statement.
+IN_LIST_SIZE = 900
+
+
+def in_chunks(values: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[T]]:
+    """Yield the values in slices small enough for one IN (...) list."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 class JsonText(str):

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, select, update
 
 from amigo.core.db import table_of
-from amigo.core.sql import bulk_insert, insert_ignore, upsert
+from amigo.core.sql import bulk_insert, in_chunks, insert_ignore, upsert
 from amigo.identity.models import IdentityLink
 from amigo.ingest.facts import (
     AssociateFacts,
@@ -97,6 +97,10 @@ def _issue(field_name: str, code: str, message: str, value: str | None) -> Valid
     return ValidationIssue(field=field_name, code=code, message=message, value=value)
 
 
+def _unknown_store(field_name: str, store_id: str) -> ValidationIssue:
+    return _issue(field_name, "unknown_store", f"store {store_id!r} is not known", store_id)
+
+
 def golden_external_id(source_system: str, source_id: str) -> str:
     """Return the stable public id of the profile first created from this source record.
 
@@ -143,12 +147,7 @@ def write_associates(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
     for p in pending:
         facts: AssociateFacts = p.facts
         if facts.store_id is not None and facts.store_id not in stores:
-            rejects[p.record_id] = _issue(
-                "store_id",
-                "unknown_store",
-                f"store {facts.store_id!r} is not known",
-                facts.store_id,
-            )
+            rejects[p.record_id] = _unknown_store("store_id", facts.store_id)
             continue
         rows.append(
             {
@@ -196,8 +195,7 @@ def _links_for(
     for system, source_id in keys:
         by_system.setdefault(system, []).append(source_id)
     for system, source_ids in by_system.items():
-        for start in range(0, len(source_ids), 900):
-            chunk = source_ids[start : start + 900]
+        for chunk in in_chunks(source_ids):
             rows = connection.execute(
                 select(link_table.c.source_id, link_table.c.customer_id).where(
                     link_table.c.source_system == system, link_table.c.source_id.in_(chunk)
@@ -210,11 +208,9 @@ def _links_for(
 def _golden_ids(connection: Connection, external_ids: list[str]) -> list[int]:
     """Return the ids of the profiles with these external ids, in the same order."""
     found: dict[str, int] = {}
-    for start in range(0, len(external_ids), 900):
+    for chunk in in_chunks(external_ids):
         rows = connection.execute(
-            select(golden.c.external_id, golden.c.id).where(
-                golden.c.external_id.in_(external_ids[start : start + 900])
-            )
+            select(golden.c.external_id, golden.c.id).where(golden.c.external_id.in_(chunk))
         )
         found.update((external_id, customer_id) for external_id, customer_id in rows)
     return [found[external_id] for external_id in external_ids]
@@ -228,9 +224,7 @@ def _checked_references(ctx: WriteContext, p: Pending) -> tuple[str | None, str 
         ctx.issues.append(
             (
                 p.record_id,
-                _issue(
-                    "preferred_store_id", "unknown_store", f"store {store!r} is not known", store
-                ),
+                _unknown_store("preferred_store_id", store),
             )
         )
         store = None
@@ -454,12 +448,7 @@ def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
                 )
                 continue
         if facts.store_id is not None and facts.store_id not in stores:
-            rejects[p.record_id] = _issue(
-                "store_id",
-                "unknown_store",
-                f"store {facts.store_id!r} is not known",
-                facts.store_id,
-            )
+            rejects[p.record_id] = _unknown_store("store_id", facts.store_id)
             continue
         accepted[facts.source_order_id] = (p, customer_id)
     if not accepted:
@@ -520,8 +509,7 @@ def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
 
 def _order_ids(connection: Connection, system: str, source_ids: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for start in range(0, len(source_ids), 900):
-        chunk = source_ids[start : start + 900]
+    for chunk in in_chunks(source_ids):
         rows = connection.execute(
             select(order_table.c.source_order_id, order_table.c.id).where(
                 and_(
