@@ -16,7 +16,8 @@ from functools import cache
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Connection, Enum, Table
+from sqlalchemy import JSON, ColumnElement, Connection, Enum, String, Table, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 
 from amigo.core.db import UTCDateTime
@@ -31,6 +32,22 @@ def in_chunks(values: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[Sequenc
     """Yield the values in slices small enough for one IN (...) list."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def is_one_of(
+    connection: Connection, column: ColumnElement[str], values: Sequence[str]
+) -> Iterator[ColumnElement[bool]]:
+    """Yield conditions that together select the rows whose column is one of the values.
+
+    PostgreSQL takes the whole list as one array parameter (= ANY), several
+    times faster than long IN lists; SQLite gets IN lists under its limit.
+    """
+    if connection.dialect.name == "postgresql":
+        if values:
+            yield column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+        return
+    for chunk in in_chunks(values):
+        yield column.in_(chunk)
 
 
 class JsonText(str):
@@ -83,15 +100,17 @@ def _statement(
     table: Table,
     columns: tuple[str, ...],
     dialect: Dialect,
+    *,
     conflict_columns: tuple[str, ...] | None,
     update: bool,
-) -> tuple[str, tuple[Processor, ...]]:
+    rows: int,
+) -> str:
     preparer = dialect.identifier_preparer
     quoted = ", ".join(preparer.quote(c) for c in columns)
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    # Identifiers come from the table's own metadata, quoted by the dialect; values are bound.
-    values = ", ".join(marker for _ in columns)
-    sql = f"INSERT INTO {preparer.format_table(table)} ({quoted}) VALUES ({values})"  # noqa: S608
+    group = "(" + ", ".join(marker for _ in columns) + ")"
+    values = ", ".join(group for _ in range(rows))
+    sql = f"INSERT INTO {preparer.format_table(table)} ({quoted}) VALUES {values}"  # noqa: S608
     if conflict_columns is not None:
         target = f" ({', '.join(preparer.quote(c) for c in conflict_columns)})"
         if not conflict_columns:
@@ -104,9 +123,14 @@ def _statement(
             sql += f" ON CONFLICT{target} DO UPDATE SET {assignments}"
         else:
             sql += f" ON CONFLICT{target} DO NOTHING"
+    return sql
+
+
+@cache
+def _processors(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tuple[Processor, ...]:
     # The conversion SQLAlchemy applies to each bound value (UTC datetimes,
     # JSON), looked up once per statement instead of once per row.
-    return sql, tuple(_processor(table, c, dialect) for c in columns)
+    return tuple(_processor(table, c, dialect) for c in columns)
 
 
 def _execute(
@@ -120,13 +144,29 @@ def _execute(
     if not rows:
         return
     columns = tuple(rows[0])
-    sql, processors = _statement(
-        table,
-        columns,
-        connection.dialect,
-        None if conflict_columns is None else tuple(conflict_columns),
-        update,
-    )
+    dialect = connection.dialect
+    conflict = None if conflict_columns is None else tuple(conflict_columns)
+    params = _parameters(rows, columns, _processors(table, columns, dialect))
+    if update and conflict:
+        # One statement must not update a row twice (PostgreSQL refuses it):
+        # keep each key's last row, as sequential upserts would.
+        key = itemgetter(*[columns.index(c) for c in conflict])
+        params = list({key(p): p for p in params}.values())
+    sql = _statement(table, columns, dialect, conflict_columns=conflict, update=update, rows=1)
+    # The driver's own executemany, on the connection's transaction: sqlite3
+    # loops in C and psycopg pipelines the rows; going through SQLAlchemy's
+    # exec_driver_sql made psycopg wait for each row.
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, params)
+    finally:
+        cursor.close()
+
+
+def _parameters(
+    rows: Sequence[dict[str, Any]], columns: tuple[str, ...], processors: tuple[Processor, ...]
+) -> list[tuple[Any, ...]]:
+    """Return each row's values in column order, converted for the driver."""
     if len(columns) == 1:
         only = columns[0]
 
@@ -135,19 +175,17 @@ def _execute(
     else:
         getter = itemgetter(*columns)  # type: ignore[assignment]
     converted = [(i, p) for i, p in enumerate(processors) if p is not None]
-    params: list[tuple[Any, ...]]
     if not converted:
-        params = [getter(row) for row in rows]
-    else:
-        params = []
-        for row in rows:
-            values = list(getter(row))
-            for index, process in converted:
-                value = values[index]
-                if value is not None:
-                    values[index] = process(value)
-            params.append(tuple(values))
-    connection.exec_driver_sql(sql, params)
+        return [getter(row) for row in rows]
+    params = []
+    for row in rows:
+        values = list(getter(row))
+        for index, process in converted:
+            value = values[index]
+            if value is not None:
+                values[index] = process(value)
+        params.append(tuple(values))
+    return params
 
 
 def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

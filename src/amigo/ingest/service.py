@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 from amigo.core.clock import utcnow
 from amigo.core.db import make_engine, table_of
 from amigo.core.errors import FileFormatError, InvalidInputError
-from amigo.core.sql import bulk_insert, in_chunks, insert_ignore, insert_returning_ids, upsert
+from amigo.core.sql import bulk_insert, insert_ignore, insert_returning_ids, is_one_of, upsert
 from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES, ExportFile
 from amigo.ingest.facts import CustomerFacts, MappingContext, MappingResult
 from amigo.ingest.indexes import drop_for_initial_load, ensure_secondary_indexes
@@ -475,15 +475,11 @@ class _Loader:
     ) -> dict[str, dict[str, tuple[int, str]]]:
         """Return every stored version of the given source ids: hash -> (record id, status)."""
         found: dict[str, dict[str, tuple[int, str]]] = {}
-        for chunk in in_chunks(sorted(source_ids)):
+        for condition in is_one_of(connection, records.c.source_id, sorted(source_ids)):
             rows = connection.execute(
                 select(
                     records.c.source_id, records.c.payload_hash, records.c.id, records.c.status
-                ).where(
-                    records.c.source_system == system,
-                    records.c.entity == entity,
-                    records.c.source_id.in_(chunk),
-                )
+                ).where(records.c.source_system == system, records.c.entity == entity, condition)
             )
             for source_id, digest, record_id, status in rows:
                 found.setdefault(source_id, {})[digest] = (record_id, str(status))

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, select, update
 
 from amigo.core.db import table_of
-from amigo.core.sql import bulk_insert, in_chunks, insert_ignore, upsert
+from amigo.core.sql import bulk_insert, insert_ignore, is_one_of, upsert
 from amigo.identity.models import IdentityLink
 from amigo.ingest.facts import (
     AssociateFacts,
@@ -195,10 +195,10 @@ def _links_for(
     for system, source_id in keys:
         by_system.setdefault(system, []).append(source_id)
     for system, source_ids in by_system.items():
-        for chunk in in_chunks(source_ids):
+        for condition in is_one_of(connection, link_table.c.source_id, source_ids):
             rows = connection.execute(
                 select(link_table.c.source_id, link_table.c.customer_id).where(
-                    link_table.c.source_system == system, link_table.c.source_id.in_(chunk)
+                    link_table.c.source_system == system, condition
                 )
             )
             found.update({(system, sid): cid for sid, cid in rows})
@@ -208,10 +208,8 @@ def _links_for(
 def _golden_ids(connection: Connection, external_ids: list[str]) -> list[int]:
     """Return the ids of the profiles with these external ids, in the same order."""
     found: dict[str, int] = {}
-    for chunk in in_chunks(external_ids):
-        rows = connection.execute(
-            select(golden.c.external_id, golden.c.id).where(golden.c.external_id.in_(chunk))
-        )
+    for condition in is_one_of(connection, golden.c.external_id, external_ids):
+        rows = connection.execute(select(golden.c.external_id, golden.c.id).where(condition))
         found.update((external_id, customer_id) for external_id, customer_id in rows)
     return [found[external_id] for external_id in external_ids]
 
@@ -509,12 +507,10 @@ def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
 
 def _order_ids(connection: Connection, system: str, source_ids: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for chunk in in_chunks(source_ids):
+    for condition in is_one_of(connection, order_table.c.source_order_id, source_ids):
         rows = connection.execute(
             select(order_table.c.source_order_id, order_table.c.id).where(
-                and_(
-                    order_table.c.source_system == system, order_table.c.source_order_id.in_(chunk)
-                )
+                and_(order_table.c.source_system == system, condition)
             )
         )
         found.update((source_id, order_id) for source_id, order_id in rows)
