@@ -9,7 +9,7 @@ from functools import cache, lru_cache
 
 from amigo.quality._countries import country_code
 from amigo.quality._text import clean_text, recase_words
-from amigo.quality.issues import CACHEABLE_LENGTH, EMPTY, Normalized, make_issue
+from amigo.quality.issues import EMPTY, Normalized, make_issue, through_cache
 from amigo.quality.names import strip_junk
 
 # Matches the profile columns (String(200), String(100), String(20)).
@@ -29,11 +29,7 @@ CITY_PARTICLES = frozenset(
 
 def normalize_country(raw: str | None, *, field: str = "country") -> Normalized[str]:
     """Return the country as an ISO 3166-1 alpha-2 code, from a code or a name in many languages."""
-    if raw is None:
-        return EMPTY
-    if len(raw) > CACHEABLE_LENGTH:  # a blob: not worth keeping alive in the cache
-        return _normalize_country(raw, field)
-    return _cached_normalize_country(raw, field)
+    return through_cache(_normalize_country, _cached_normalize_country, raw, field)
 
 
 def _normalize_country(raw: str, field: str) -> Normalized[str]:
@@ -123,11 +119,7 @@ def normalize_postal_code(
     raw: str | None, *, country: str | None, field: str = "postal_code"
 ) -> Normalized[str]:
     """Return the postal code in its country's canonical form, checked when the format is known."""
-    if raw is None:
-        return EMPTY
-    if len(raw) > CACHEABLE_LENGTH:  # a blob: not worth keeping alive in the cache
-        return _normalize_postal_code(raw, country, field)
-    return _cached_normalize_postal_code(raw, country, field)
+    return through_cache(_normalize_postal_code, _cached_normalize_postal_code, raw, country, field)
 
 
 def _normalize_postal_code(raw: str, country: str | None, field: str) -> Normalized[str]:
@@ -202,11 +194,7 @@ def normalize_address_line(raw: str | None, *, field: str = "address_line1") -> 
 
 def normalize_city(raw: str | None, *, field: str = "city") -> Normalized[str]:
     """Return the city cleaned, title-cased when it was typed in one case."""
-    if raw is None:
-        return EMPTY
-    if len(raw) > CACHEABLE_LENGTH:  # a blob: not worth keeping alive in the cache
-        return _normalize_city(raw, field)
-    return _cached_normalize_city(raw, field)
+    return through_cache(_normalize_city, _cached_normalize_city, raw, field)
 
 
 def _normalize_city(raw: str, field: str) -> Normalized[str]:

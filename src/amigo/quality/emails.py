@@ -8,7 +8,7 @@ from functools import lru_cache
 import idna
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
-from amigo.quality.issues import CACHEABLE_LENGTH, EMPTY, Normalized, make_issue
+from amigo.quality.issues import EMPTY, Normalized, make_issue, through_cache
 
 # Copy-pasted addresses arrive wrapped in invisible characters that str.strip keeps.
 _INVISIBLE = "\u200b\u2060\ufeff"
@@ -32,11 +32,7 @@ _MICROSOFT_DOMAIN = re.compile(
 
 def normalize_email(raw: str | None, *, field: str = "email") -> Normalized[str]:
     """Return the email trimmed and syntax-checked, domain lowercased, local part kept."""
-    if raw is None:
-        return EMPTY
-    if len(raw) > CACHEABLE_LENGTH:  # a blob: not worth keeping alive in the cache
-        return _normalize_email(raw, field)
-    return _cached_normalize_email(raw, field)
+    return through_cache(_normalize_email, _cached_normalize_email, raw, field)
 
 
 def _normalize_email(raw: str, field: str) -> Normalized[str]:

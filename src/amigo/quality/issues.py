@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -67,3 +68,17 @@ def make_issue(field: str, code: str, message: str, raw: str | None) -> Normaliz
             field=field, code=code, message=message.replace("{value}", shown), value=value
         ),
     )
+
+
+def through_cache(
+    normalize: Callable[..., Normalized[T]],
+    cached: Callable[..., Normalized[T]],
+    raw: str | None,
+    *args: Any,
+) -> Normalized[T]:
+    """Return ``normalize(raw, *args)``, from its cached copy unless raw is empty or a blob."""
+    if raw is None:
+        return EMPTY
+    if len(raw) > CACHEABLE_LENGTH:  # a blob: not worth keeping alive in the cache
+        return normalize(raw, *args)
+    return cached(raw, *args)

@@ -6,7 +6,7 @@ import unicodedata
 from functools import lru_cache
 
 from amigo.quality._text import clean_text, recase_words
-from amigo.quality.issues import CACHEABLE_LENGTH, EMPTY, Normalized, make_issue
+from amigo.quality.issues import EMPTY, Normalized, make_issue, through_cache
 
 # Matches the profile columns (String(100)): a longer value is a pasted blob, not a name.
 MAX_NAME_LENGTH = 100
@@ -50,11 +50,7 @@ def strip_junk(text: str) -> str:
 
 def normalize_name(raw: str | None, *, field: str = "first_name") -> Normalized[str]:
     """Return the name cleaned, with sensible casing when it was typed in one case."""
-    if raw is None:
-        return EMPTY
-    if len(raw) > CACHEABLE_LENGTH:  # a blob: not worth keeping alive in the cache
-        return _normalize_name(raw, field)
-    return _cached_normalize_name(raw, field)
+    return through_cache(_normalize_name, _cached_normalize_name, raw, field)
 
 
 def _normalize_name(raw: str, field: str) -> Normalized[str]:

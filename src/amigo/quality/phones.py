@@ -8,7 +8,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from amigo.quality.addresses import normalize_country
-from amigo.quality.issues import CACHEABLE_LENGTH, EMPTY, Normalized, make_issue
+from amigo.quality.issues import EMPTY, Normalized, make_issue, through_cache
 
 # French overseas departments and collectivities dial like metropolitan France
 # nationally ("0692 12 34 56" is a Réunion mobile) but have their own country
@@ -48,11 +48,7 @@ def normalize_phone(
     raw: str | None, *, region_hint: str | None, field: str = "phone"
 ) -> Normalized[str]:
     """Return the phone number in E.164, trying the region hint for national numbers."""
-    if raw is None:
-        return EMPTY
-    if len(raw) > CACHEABLE_LENGTH:  # a blob: not worth keeping alive in the cache
-        return _normalize_phone(raw, region_hint, field)
-    return _cached_normalize_phone(raw, region_hint, field)
+    return through_cache(_normalize_phone, _cached_normalize_phone, raw, region_hint, field)
 
 
 def _normalize_phone(raw: str, region_hint: str | None, field: str) -> Normalized[str]:
