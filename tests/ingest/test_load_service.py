@@ -181,6 +181,45 @@ def test_a_changed_source_record_updates_the_profile_and_keeps_the_old_version(
     assert versions == 2
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_record_twice_in_a_split_file_ends_with_its_later_version(
+    export_dir: Path,
+    tmp_path: Path,
+    fresh_database_url: str,
+    open_engine: Callable[[str], Engine],
+    workers: int,
+) -> None:
+    # Customer files load as parts side by side: both versions of a record must
+    # go to the same part and keep the file's order, or the earlier could win.
+    export = _copy(export_dir, tmp_path)
+    path = export / "cegid" / "customers.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    first = next(r for r in rows if r["CustomerId"] and r["LastName"] and r["Email"])
+    later = {**first, "Email": "later.version@example.org"}
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows([*rows, later])
+    engine = open_engine(fresh_database_url)
+
+    report = load_directory(engine=engine, directory=export, batch_size=40, workers=workers)
+
+    stats = next(s for s in report.files if s.file == "cegid/customers.csv")
+    assert stats.read == len(rows) + 1
+    assert stats.updated == 1
+    with engine.connect() as connection:
+        email = connection.scalar(
+            select(GoldenCustomer.email)
+            .join(IdentityLink, IdentityLink.customer_id == GoldenCustomer.id)
+            .where(
+                IdentityLink.source_system == "cegid",
+                IdentityLink.source_id == first["CustomerId"],
+            )
+        )
+    assert email == "later.version@example.org"
+
+
 def _amigo(*args: str, database_url: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "AMIGO_DATABASE_URL": database_url}
     return subprocess.Popen(
@@ -191,10 +230,18 @@ def _amigo(*args: str, database_url: str) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.parametrize(
+    "kill_after",
+    [
+        "cegid/customers.csv#2/2",  # in a file loading as two parts side by side
+        "cegid/receipts.csv",  # mid-file, mid-phase 3
+    ],
+)
 def test_a_load_killed_mid_way_resumes_to_the_same_database(
     export_dir: Path,
     make_database_url: Callable[[], str],
     open_engine: Callable[[str], Engine],
+    kill_after: str,
 ) -> None:
     reference_url, killed_url = make_database_url(), make_database_url()
     load_directory(engine=open_engine(reference_url), directory=export_dir, batch_size=50)
@@ -202,11 +249,12 @@ def test_a_load_killed_mid_way_resumes_to_the_same_database(
     killed = open_engine(killed_url)
     process = _amigo("load", str(export_dir), "--batch-size", "50", database_url=killed_url)
     deadline = time.monotonic() + 120
-    # Kill it once a few batches of phase 3 are committed: mid-file, mid-phase.
+    # Kill it once a batch of that file is committed.
     while time.monotonic() < deadline and process.poll() is None:
         with killed.connect() as connection:
             progressed = connection.scalar(
-                text("SELECT count(*) FROM load_checkpoint WHERE file_key = 'cegid/receipts.csv'")
+                text("SELECT count(*) FROM load_checkpoint WHERE file_key = :key"),
+                {"key": kill_after},
             )
         if progressed:
             break

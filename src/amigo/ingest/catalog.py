@@ -23,6 +23,14 @@ class ExportFile:
     kind: Literal["csv", "jsonl"]
     mapper: RowMapper[Any]
     writer: writers.Writer
+    # Within a phase, a later step starts once the earlier ones are loaded
+    # (customers name stores and associates).
+    step: int = 0
+    # Loaded as this many parts side by side, rows split by a hash of their
+    # source id: customer records cost the most to map (phones, emails,
+    # addresses). A constant, not the worker count, so that a resumed load
+    # finds the same parts in its checkpoints.
+    parts: int = 1
 
     @property
     def lane(self) -> str:
@@ -64,6 +72,8 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
         "csv",
         cegid.CUSTOMERS,
         writers.write_customers,
+        step=1,
+        parts=2,
     ),
     ExportFile(
         "shopify/customers.jsonl",
@@ -72,6 +82,7 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
         "jsonl",
         shopify.CUSTOMERS,
         writers.write_customers,
+        parts=2,
     ),
     ExportFile(
         "webforms/submissions.jsonl",
@@ -80,6 +91,7 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
         "jsonl",
         webforms.SUBMISSIONS,
         writers.write_customers,
+        parts=2,
     ),
     ExportFile(
         "cegid/receipts.csv", SourceSystem.CEGID, 3, "csv", cegid.RECEIPTS, writers.write_orders

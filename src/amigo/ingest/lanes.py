@@ -20,9 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue
 
-    from amigo.ingest.catalog import ExportFile
-    from amigo.ingest.readers import ExportFile as ReaderFile
-    from amigo.ingest.service import FileStats, LaneJob, LoadProgress
+    from amigo.ingest.service import FilePart, FileStats, LaneJob, LoadProgress
 
 _progress_queue: Queue[tuple[str, Any, Any]] | None = None
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -54,12 +52,10 @@ def _put(message: tuple[str, Any, Any]) -> None:
         _progress_queue.put(message)
 
 
-def _run_lane(
-    job: LaneJob, files: list[tuple[ExportFile, ReaderFile]]
-) -> tuple[list[FileStats], int]:
+def _run_lane(job: LaneJob, parts: list[FilePart]) -> tuple[list[FileStats], int]:
     from amigo.ingest.service import load_lane  # noqa: PLC0415 - worker-side import
 
-    return load_lane(job, files, _QueueProgress())
+    return load_lane(job, parts, _QueueProgress())
 
 
 def _relay(progress_queue: Queue[tuple[str, Any, Any]], progress: LoadProgress) -> None:
@@ -78,7 +74,7 @@ def _relay(progress_queue: Queue[tuple[str, Any, Any]], progress: LoadProgress) 
 
 def run_lanes_in_parallel(
     job: LaneJob,
-    lanes: list[list[tuple[ExportFile, ReaderFile]]],
+    lanes: list[list[FilePart]],
     workers: int,
     progress: LoadProgress,
 ) -> list[tuple[list[FileStats], int]]:
@@ -94,7 +90,7 @@ def run_lanes_in_parallel(
         initargs=(progress_queue,),
     ) as pool:
         # Largest lane first: with fewer workers than lanes, the long one must not wait.
-        by_size = sorted(range(len(lanes)), key=lambda i: -sum(r.lines for _, r in lanes[i]))
+        by_size = sorted(range(len(lanes)), key=lambda i: -sum(p.expected_rows for p in lanes[i]))
         submitted = {i: pool.submit(_run_lane, job, lanes[i]) for i in by_size}
         futures: list[Future[tuple[list[FileStats], int]]] = [
             submitted[i] for i in range(len(lanes))

@@ -8,6 +8,7 @@ where it stopped and ends with the same database as an uninterrupted one.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -123,6 +124,92 @@ def _batched(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A file to load, or one of the parts it is split into to load in several processes.
+
+    Rows go to parts by a hash of their source id, so every version of a
+    record lands in the same part and keeps its order in the file: the result
+    does not depend on which part runs first.
+    """
+
+    spec: ExportFile
+    reader: ReaderFile
+    index: int = 0
+    count: int = 1
+
+    @property
+    def key(self) -> str:
+        """Return the checkpoint key: the file's path, and the part if it is split."""
+        if self.count == 1:
+            return self.spec.path
+        return f"{self.spec.path}#{self.index + 1}/{self.count}"
+
+    @property
+    def expected_rows(self) -> int:
+        """Return about how many rows the part holds (to start the longest first)."""
+        return self.reader.lines // self.count
+
+    def holds(self, row: RawRow) -> bool:
+        """Tell whether the row belongs to this part (unreadable and keyless rows: the first)."""
+        if self.count == 1:
+            return True
+        source_id = self.spec.mapper.key(row.data) if row.data is not None else None
+        if not source_id:
+            return self.index == 0
+        return zlib.crc32(source_id.encode("utf-8", "replace")) % self.count == self.index
+
+    def batches(self, start: int, size: int) -> Iterator[tuple[list[RawRow], int]]:
+        """Yield the part's rows from row ``start`` on, in batches, each with the rows read so far."""
+        chunk: list[RawRow] = []
+        ordinal = start
+        for ordinal, row in enumerate(self.reader.rows(start_at=start), start + 1):
+            if self.holds(row):
+                chunk.append(row)
+                if len(chunk) == size:
+                    yield chunk, ordinal
+                    chunk = []
+        if chunk:
+            yield chunk, ordinal
+
+
+def split_into_parts(spec: ExportFile, reader: ReaderFile) -> list[FilePart]:
+    """Return the parts a file loads as (one unless the catalog splits it)."""
+    return [FilePart(spec, reader, index, spec.parts) for index in range(spec.parts)]
+
+
+class _PartsProgress:
+    """Show a split file as one: one start, every part's rows, one finish with the sums."""
+
+    def __init__(self, progress: LoadProgress, parts: dict[str, int]) -> None:
+        self.progress = progress
+        self.parts = parts
+        self.started: set[str] = set()
+        self.finished: dict[str, list[FileStats]] = {}
+
+    def file_started(self, file: str, total_rows: int | None) -> None:
+        if file not in self.started:
+            self.started.add(file)
+            self.progress.file_started(file, total_rows)
+
+    def rows_done(self, file: str, count: int) -> None:
+        self.progress.rows_done(file, count)
+
+    def file_finished(self, stats: FileStats) -> None:
+        done = self.finished.setdefault(stats.file, [])
+        done.append(stats)
+        if len(done) == self.parts.get(stats.file, 1):
+            self.progress.file_finished(sum_stats(stats.file, done))
+
+
+def sum_stats(file: str, parts: Iterable[FileStats]) -> FileStats:
+    """Return the counts of a file from those of its parts."""
+    total = FileStats(file=file)
+    for stats in parts:
+        total.add(stats.counts())
+    return total
 
 
 def open_export_files(
@@ -350,9 +437,8 @@ class _Loader:
 
     # ------------------------------------------------------------ files
 
-    def load_file(
-        self, spec: ExportFile, reader: ReaderFile, resume: dict[str, Any] | None
-    ) -> FileStats:
+    def load_file(self, part: FilePart, resume: dict[str, Any] | None) -> FileStats:
+        spec, reader = part.spec, part.reader
         stats = FileStats(file=spec.path)
         fingerprint = reader.fingerprint()
         start = 0
@@ -364,23 +450,21 @@ class _Loader:
             start = int(resume["rows_done"])
             stats.add(resume["stats"])
         self.progress.file_started(spec.path, reader.lines)
-        if start:
-            self.progress.rows_done(spec.path, start)
+        if stats.read:
+            self.progress.rows_done(spec.path, stats.read)
         done = start
         with self.engine.connect() as connection:
             stores = self._stores(connection)
-        chunks = _batched(reader.rows(start_at=start), self.batch_size)
-        for chunk in chunks:
+        for chunk, done in part.batches(start, self.batch_size):
             # Map before the transaction opens: on SQLite the write lock is then
             # held only while rows are written (the first write takes it).
             prepared = prepare_rows(spec.path, chunk, stores)
             with self.engine.begin() as connection:
                 self._process(connection, spec, chunk, prepared, stats)
-                done += len(chunk)
-                self._checkpoint(connection, spec.path, fingerprint, done, stats, completed=False)
+                self._checkpoint(connection, part.key, fingerprint, done, stats, completed=False)
             self.progress.rows_done(spec.path, len(chunk))
         with self.engine.begin() as connection:
-            self._checkpoint(connection, spec.path, fingerprint, done, stats, completed=True)
+            self._checkpoint(connection, part.key, fingerprint, done, stats, completed=True)
         self.progress.file_finished(stats)
         return stats
 
@@ -553,39 +637,48 @@ def load_directory(
     opened = open_export_files(directory, encoding=encoding)
     batch_id, saved = _start_or_resume(engine, directory)
     report = LoadReport(batch_id=batch_id, directory=directory, resumed=bool(saved))
-    progress = progress or _NoProgress()
-    stats_by_file: dict[str, FileStats] = {}
+    progress = _PartsProgress(
+        progress or _NoProgress(), {spec.path: spec.parts for spec, _ in opened}
+    )
+    stats_by_file: dict[str, list[FileStats]] = {}
     drop_for_initial_load(engine)
+    job = LaneJob(
+        database_url=engine.url.render_as_string(hide_password=False),
+        batch_id=batch_id,
+        batch_size=batch_size,
+        saved=saved,
+    )
     try:
-        for phase in sorted({spec.phase for spec, _ in opened}):
-            lanes: dict[str, list[tuple[ExportFile, ReaderFile]]] = {}
+        for step in sorted({(spec.phase, spec.step) for spec, _ in opened}):
+            # A lane: the files of one source in this step, in order; each part
+            # of a split file is a lane of its own.
+            lanes: dict[tuple[str, int], list[FilePart]] = {}
             for spec, reader in opened:
-                if spec.phase == phase and reader is not None:
-                    lanes.setdefault(spec.lane, []).append((spec, reader))
-            job = LaneJob(
-                database_url=engine.url.render_as_string(hide_password=False),
-                batch_id=batch_id,
-                batch_size=batch_size,
-                saved=saved,
-            )
+                if (spec.phase, spec.step) == step and reader is not None:
+                    for part in split_into_parts(spec, reader):
+                        lanes.setdefault((spec.lane, part.index), []).append(part)
             if workers > 1 and len(lanes) > 1:
                 results = run_lanes_in_parallel(job, list(lanes.values()), workers, progress)
             else:
                 loader = _Loader(engine, batch_id, batch_size, progress)
                 in_order = [
-                    loader.load_file(spec, reader, saved.get(spec.path))
-                    for files in lanes.values()
-                    for spec, reader in files
+                    loader.load_file(part, saved.get(part.key))
+                    for parts in lanes.values()
+                    for part in parts
                 ]
                 results = [(in_order, loader.raw_consents)]
             for files, consents in results:
-                stats_by_file.update({stats.file: stats for stats in files})
+                for stats in files:
+                    stats_by_file.setdefault(stats.file, []).append(stats)
                 report.raw_consents += consents
     except FileFormatError:
         _finish(engine, batch_id, BatchStatus.FAILED, report)
         raise
     for spec, _reader in opened:
-        report.files.append(stats_by_file.get(spec.path) or FileStats(file=spec.path, missing=True))
+        if spec.path in stats_by_file:
+            report.files.append(sum_stats(spec.path, stats_by_file[spec.path]))
+        else:
+            report.files.append(FileStats(file=spec.path, missing=True))
     ensure_secondary_indexes(engine)
     _finish(engine, batch_id, BatchStatus.DONE, report)
     return report
@@ -602,13 +695,13 @@ class LaneJob:
 
 
 def load_lane(
-    job: LaneJob, files: list[tuple[ExportFile, ReaderFile]], progress: LoadProgress
+    job: LaneJob, parts: list[FilePart], progress: LoadProgress
 ) -> tuple[list[FileStats], int]:
     """Load a lane's files in order on a new engine; return their stats and consents written."""
     engine = make_engine(job.database_url)
     try:
         loader = _Loader(engine, job.batch_id, job.batch_size, progress)
-        stats = [loader.load_file(spec, reader, job.saved.get(spec.path)) for spec, reader in files]
+        stats = [loader.load_file(part, job.saved.get(part.key)) for part in parts]
         return stats, loader.raw_consents
     finally:
         engine.dispose()
