@@ -29,7 +29,7 @@ class MappingContext:
     default_timezone: str = "Europe/Paris"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per row, see readers.RawRow
 class MappingResult(Generic[T]):
     """A mapped row: facts, the issues found on optional fields, or why it is rejected."""
 

@@ -24,7 +24,7 @@ StoreTable = dict[str, tuple[str | None, str | None]]  # store id -> (timezone, 
 _SPECS = {spec.path: spec for spec in EXPORT_FILES}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per row, see RawRow
 class PreparedRow:
     """One row keyed and mapped, or the reason it cannot even be stored as a record."""
 

@@ -15,7 +15,7 @@ import csv
 import hashlib
 import stat
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -55,7 +55,11 @@ _JSONL_PROBE_LINES = 100
 _JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number"}
 
 
-@dataclass(frozen=True, slots=True)
+RowFilter = Callable[[dict[str, Any]], bool]
+
+
+# Not frozen: millions are made per load, and a frozen __init__ costs several times more.
+@dataclass(slots=True)
 class RawRow:
     """One data row of an export file, parsed or with the reason it could not be."""
 
@@ -74,12 +78,14 @@ class ExportFile(Protocol):
     size: int  # bytes, as checked
     lines: int  # newlines, as checked: the progress bar's total
 
-    def rows(self, *, start_at: int = 0) -> Iterator[RawRow]:
+    def rows(self, *, start_at: int = 0, keep: RowFilter | None = None) -> Iterator[RawRow]:
         """Stream the data rows.
 
         Args:
             start_at: ordinal of the first row to yield; earlier rows are
                 skipped without being parsed into dicts.
+            keep: if given, parsed rows it refuses are skipped (before any
+                further work on them); rows that fail to parse are always yielded.
 
         Returns:
             The rows in file order, including rows that carry an ``error``.
@@ -164,7 +170,7 @@ class CsvExport(_ExportBase):
         self.delimiter = delimiter
         self.columns = columns
 
-    def rows(self, *, start_at: int = 0) -> Iterator[RawRow]:
+    def rows(self, *, start_at: int = 0, keep: RowFilter | None = None) -> Iterator[RawRow]:
         """Stream the data rows, skipping the first ``start_at`` of them."""
         self._check_unchanged()
         columns = self.columns
@@ -186,13 +192,9 @@ class CsvExport(_ExportBase):
                         error = f"row has {len(fields)} fields, header has {width}"
                         yield RawRow(line_number, ordinal, raw_text, None, error)
                     else:
-                        yield RawRow(
-                            line_number,
-                            ordinal,
-                            raw_text,
-                            dict(zip(columns, fields, strict=True)),
-                            None,
-                        )
+                        data = dict(zip(columns, fields, strict=True))
+                        if keep is None or keep(data):
+                            yield RawRow(line_number, ordinal, raw_text, data, None)
                     ordinal += 1
             except UnicodeDecodeError as exc:
                 raise _changed_midway(self.path, exc) from exc
@@ -207,7 +209,7 @@ class JsonlExport(_ExportBase):
         super().__init__(path, "utf-8-sig" if skip else "utf-8", scan, stamp)
         self._skip = skip
 
-    def rows(self, *, start_at: int = 0) -> Iterator[RawRow]:
+    def rows(self, *, start_at: int = 0, keep: RowFilter | None = None) -> Iterator[RawRow]:
         """Stream the data rows, skipping the first ``start_at`` of them."""
         self._check_unchanged()
         loads = orjson.loads
@@ -224,21 +226,24 @@ class JsonlExport(_ExportBase):
                     if ordinal < start_at:
                         ordinal += 1
                         continue
-                    raw_text = line.decode("utf-8").rstrip("\r\n")
                     try:
                         data = loads(line)
                     except orjson.JSONDecodeError as exc:
                         error = f"invalid JSON at column {exc.colno}: {exc.msg}"
-                        yield RawRow(line_number, ordinal, raw_text, None, error)
+                        yield RawRow(line_number, ordinal, _text_of(line), None, error)
                     else:
-                        if type(data) is dict:
-                            yield RawRow(line_number, ordinal, raw_text, data, None)
-                        else:
+                        if type(data) is not dict:
                             error = f"line holds {_json_kind(data)}, not a JSON object"
-                            yield RawRow(line_number, ordinal, raw_text, None, error)
+                            yield RawRow(line_number, ordinal, _text_of(line), None, error)
+                        elif keep is None or keep(data):
+                            yield RawRow(line_number, ordinal, _text_of(line), data, None)
                     ordinal += 1
             except UnicodeDecodeError as exc:
                 raise _changed_midway(self.path, exc) from exc
+
+
+def _text_of(line: bytes) -> str:
+    return line.decode("utf-8").rstrip("\r\n")
 
 
 def open_csv_export(

@@ -7,12 +7,12 @@ where it stopped and ends with the same database as an uninterrupted one.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -49,6 +49,7 @@ from amigo.profiles.models import Store
 from amigo.quality.issues import ValidationIssue
 
 records = table_of(SourceRecord)
+PROCESSED, REJECTED = RecordStatus.PROCESSED.value, RecordStatus.REJECTED.value
 rejects_table = table_of(Reject)
 issues_table = table_of(ValidationIssueRecord)
 checkpoints = table_of(LoadCheckpoint)
@@ -120,12 +121,6 @@ class _NoProgress:
         pass
 
 
-def _batched(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 @dataclass(frozen=True)
 class FilePart:
     """A file to load, or one of the parts it is split into to load in several processes.
@@ -152,27 +147,33 @@ class FilePart:
         """Return about how many rows the part holds (to start the longest first)."""
         return self.reader.lines // self.count
 
-    def holds(self, row: RawRow) -> bool:
-        """Tell whether the row belongs to this part (unreadable and keyless rows: the first)."""
-        if self.count == 1:
-            return True
-        source_id = self.spec.mapper.key(row.data) if row.data is not None else None
+    def holds(self, data: dict[str, Any]) -> bool:
+        """Tell whether a parsed row belongs to this part (keyless rows: the first part)."""
+        source_id = self.spec.mapper.key(data)
         if not source_id:
             return self.index == 0
         return zlib.crc32(source_id.encode("utf-8", "replace")) % self.count == self.index
 
     def batches(self, start: int, size: int) -> Iterator[tuple[list[RawRow], int]]:
         """Yield the part's rows from row ``start`` on, in batches, each with the rows read so far."""
+        if self.count == 1:
+            rows = self.reader.rows(start_at=start)
+        else:
+            # The reader drops other parts' rows right after parsing them; rows
+            # that fail to parse go to the first part.
+            rows = (
+                row
+                for row in self.reader.rows(start_at=start, keep=self.holds)
+                if row.data is not None or self.index == 0
+            )
         chunk: list[RawRow] = []
-        ordinal = start
-        for ordinal, row in enumerate(self.reader.rows(start_at=start), start + 1):
-            if self.holds(row):
-                chunk.append(row)
-                if len(chunk) == size:
-                    yield chunk, ordinal
-                    chunk = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == size:
+                yield chunk, row.ordinal + 1
+                chunk = []
         if chunk:
-            yield chunk, ordinal
+            yield chunk, chunk[-1].ordinal + 1
 
 
 def split_into_parts(spec: ExportFile, reader: ReaderFile) -> list[FilePart]:
@@ -262,7 +263,7 @@ def _remap_customer(
     return remap
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per row, see readers.RawRow
 class _Work:
     """A row to store and write: new, a new version, or a rejected one tried again."""
 
@@ -337,33 +338,42 @@ class _Batch:
         seen_ids: set[str] = set()
         work: list[_Work] = []
         new_records: list[dict[str, Any]] = []
+        system, entity, now, batch_id = self.system, self.entity, self.now, self.batch_id
         for row, item in keyed:
             source_id, digest, result = item.source_id, item.digest, item.result
             if source_id is None or digest is None or result is None:  # pragma: no cover
                 raise AssertionError("prepared rows without a problem carry key, hash and result")
-            known = versions.get(source_id, {})
-            processed = known.get(digest, (0, ""))[1] == RecordStatus.PROCESSED.value
-            if processed or (source_id, digest) in seen_versions:
-                self.stats.unchanged += 1
-                continue
-            loaded_before = any(st == RecordStatus.PROCESSED.value for _, st in known.values())
-            outcome = "updated" if loaded_before or source_id in seen_ids else "inserted"
+            known = versions.get(source_id)
+            retried_id = None
+            if known is None:  # never seen: most rows of an initial load
+                if (source_id, digest) in seen_versions:
+                    self.stats.unchanged += 1
+                    continue
+                outcome = "updated" if source_id in seen_ids else "inserted"
+            else:
+                if (
+                    known.get(digest, (0, ""))[1] == PROCESSED
+                    or (source_id, digest) in seen_versions
+                ):
+                    self.stats.unchanged += 1
+                    continue
+                loaded_before = any(status == PROCESSED for _, status in known.values())
+                outcome = "updated" if loaded_before or source_id in seen_ids else "inserted"
+                retried_id = known[digest][0] if digest in known else None
             seen_versions.add((source_id, digest))
             seen_ids.add(source_id)
-            retried_id = known[digest][0] if digest in known else None
             work.append(_Work(row, source_id, digest, result, retried_id, outcome))
             if retried_id is None:
-                status = RecordStatus.REJECTED if result.reject else RecordStatus.PROCESSED
                 new_records.append(
                     {
-                        "source_system": self.system,
-                        "entity": self.entity,
+                        "source_system": system,
+                        "entity": entity,
                         "source_id": source_id,
                         "payload": item.payload_json,
                         "payload_hash": digest,
-                        "received_at": self.now,
-                        "batch_id": self.batch_id,
-                        "status": status.value,
+                        "received_at": now,
+                        "batch_id": batch_id,
+                        "status": REJECTED if result.reject else PROCESSED,
                     }
                 )
         return work, new_records
@@ -421,6 +431,20 @@ def _set_status(connection: Connection, record_ids: list[int], status: RecordSta
         )
 
 
+def _spare_the_garbage_collector() -> None:
+    """Make Python's cycle collector run rarely during a load.
+
+    A load makes millions of short-lived objects (rows, dicts, facts) that hold
+    no reference cycles. With the default thresholds the collector runs every
+    700 allocations and, every so often, walks the whole heap, SQLAlchemy's and
+    the phone-number metadata included. Objects alive now are frozen out of its
+    walks, and it runs a hundred times less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(70_000, 20, 100)
+
+
 class _Loader:
     def __init__(
         self,
@@ -434,6 +458,7 @@ class _Loader:
         self.batch_size = batch_size
         self.progress = progress
         self.raw_consents = 0
+        _spare_the_garbage_collector()
 
     # ------------------------------------------------------------ files
 

@@ -52,7 +52,7 @@ order_table = table_of(Order)
 CUSTOMER_ENTITIES = ("customer", "submission")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per row, see RawRow
 class Pending:
     """A stored source record waiting to be written to the repository."""
 
