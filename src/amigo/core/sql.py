@@ -6,17 +6,34 @@ built once per table and column set, values go through each column type's
 own bind processor (the same conversion SQLAlchemy applies), and the rows
 reach the driver's ``executemany`` directly. SQLite and PostgreSQL share the
 ``ON CONFLICT (...) DO NOTHING / DO UPDATE SET c = excluded.c`` syntax.
+
+On PostgreSQL a batch goes as one statement instead, ``INSERT ... SELECT *
+FROM unnest(%s::text[], %s::jsonb[], ...)``, one array per column: the
+server then inserts a set, not thousands of single-row statements (an
+executemany, even pipelined, costs a parse-bind-execute per row).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, ColumnElement, Connection, Enum, String, Table, any_, bindparam
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Enum,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 
@@ -65,11 +82,7 @@ def _sqlite_utc_processor() -> Callable[[datetime], str]:
     def process(value: datetime) -> str:
         if value is last[0]:
             return str(last[1])
-        utc = value.astimezone(UTC)
-        text = (
-            f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d} "
-            f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond:06d}"
-        )
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
         last[0], last[1] = value, text
         return text
 
@@ -82,6 +95,14 @@ def _processor(table: Table, column: str, dialect: Dialect) -> Processor:
     if isinstance(column_type, Enum):
         # Callers pass the value strings; the CHECK constraint still refuses any other.
         return None
+    if isinstance(column_type, JSON) and dialect.name == "postgresql":
+        # JSON text in a text[] array, cast to jsonb[] by the statement.
+        serialize: Callable[[Any], str] = getattr(dialect, "_json_serializer", None) or json.dumps
+
+        def json_text(value: Any) -> str:
+            return value if type(value) is JsonText else serialize(value)
+
+        return json_text
     if isinstance(column_type, UTCDateTime) and dialect.name == "sqlite":
         return _sqlite_utc_processor()
     generic: Processor = column_type._cached_bind_processor(dialect)  # private, no public twin
@@ -126,6 +147,36 @@ def _statement(
     return sql
 
 
+def _array_type(table: Table, column: str, dialect: Dialect) -> str:
+    """Return the SQL array type a column's values travel in (PostgreSQL)."""
+    column_type = table.c[column].type
+    if isinstance(column_type, String | Text | Enum):
+        # text, not varchar(n): an explicit cast to varchar(n) would silently cut
+        # a value that the column's own assignment refuses as too long.
+        return "text[]"
+    # Parameters (length, precision) dropped: the column's assignment applies them.
+    return re.sub(r"\(.*?\)", "", column_type.compile(dialect=dialect)) + "[]"
+
+
+@cache
+def _unnest_statement(
+    table: Table,
+    columns: tuple[str, ...],
+    dialect: Dialect,
+    *,
+    conflict_columns: tuple[str, ...] | None,
+    update: bool,
+) -> str:
+    # The VALUES statement's tail (ON CONFLICT ...) on a SELECT from the arrays.
+    values_sql = _statement(
+        table, columns, dialect, conflict_columns=conflict_columns, update=update, rows=1
+    )
+    head, _, rest = values_sql.partition(" VALUES ")
+    tail = rest[rest.index(")") + 1 :]
+    arrays = ", ".join(f"%s::{_array_type(table, c, dialect)}" for c in columns)
+    return f"{head} SELECT * FROM unnest({arrays}){tail}"  # noqa: S608 - names from the schema
+
+
 @cache
 def _processors(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tuple[Processor, ...]:
     # The conversion SQLAlchemy applies to each bound value (UTC datetimes,
@@ -152,11 +203,17 @@ def _execute(
         # keep each key's last row, as sequential upserts would.
         key = itemgetter(*[columns.index(c) for c in conflict])
         params = list({key(p): p for p in params}.values())
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if dialect.name == "postgresql":
+        sql = _unnest_statement(table, columns, dialect, conflict_columns=conflict, update=update)
+        try:
+            cursor.execute(sql, [list(values) for values in zip(*params, strict=True)])
+        finally:
+            cursor.close()
+        return
     sql = _statement(table, columns, dialect, conflict_columns=conflict, update=update, rows=1)
     # The driver's own executemany, on the connection's transaction: sqlite3
-    # loops in C and psycopg pipelines the rows; going through SQLAlchemy's
-    # exec_driver_sql made psycopg wait for each row.
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    # loops over the rows in C.
     try:
         cursor.executemany(sql, params)
     finally:

@@ -1,0 +1,122 @@
+"""Bulk statements write the same rows on SQLite and PostgreSQL, and never cut a value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from psycopg.errors import StringDataRightTruncation
+from sqlalchemy import Connection, Engine, select
+
+from amigo.core.db import table_of
+from amigo.core.sql import JsonText, bulk_insert, insert_ignore, upsert
+from amigo.ingest.models import LoadBatch
+from amigo.profiles.models import Product
+
+batches = table_of(LoadBatch)
+products = table_of(Product)
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """Open a transaction rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
+
+
+def _product(sku: str, name: str, price: int | None = 1000) -> dict[str, object]:
+    return {
+        "sku": sku,
+        "name": name,
+        "category": None,
+        "collection": "Été 2026",
+        "season": "SS26",
+        "price_cents": price,
+        "currency": "EUR",
+    }
+
+
+def test_bulk_insert_stores_json_timestamps_and_nulls_as_given(connection: Connection) -> None:
+    tokyo = timezone(timedelta(hours=9))
+    rows = [
+        {
+            "source_dir": f"/exports/{i}",
+            "status": "running",
+            "started_at": datetime(2026, 3, 1, 9, 0, tzinfo=tokyo) + timedelta(minutes=i),
+            "finished_at": None,
+            "stats": {"file": {"read": i, "name": "clé"}}
+            if i % 2
+            else JsonText('{"pre":"encoded"}'),
+        }
+        for i in range(250)
+    ]
+
+    bulk_insert(connection, batches, rows)
+
+    stored = connection.execute(
+        select(batches.c.source_dir, batches.c.started_at, batches.c.finished_at, batches.c.stats)
+        .where(batches.c.source_dir.like("/exports/%"))
+        .order_by(batches.c.id)
+    ).all()
+    assert [r.source_dir for r in stored] == [f"/exports/{i}" for i in range(250)]
+    assert stored[7].started_at == datetime(2026, 3, 1, 0, 7, tzinfo=UTC)
+    assert stored[7].finished_at is None
+    assert stored[7].stats == {"file": {"read": 7, "name": "clé"}}
+    assert stored[8].stats == {"pre": "encoded"}
+
+
+def test_upsert_updates_existing_keys_and_insert_ignore_keeps_them(
+    connection: Connection,
+) -> None:
+    bulk_insert(connection, products, [_product("SKU-1", "Trench"), _product("SKU-2", "Scarf")])
+
+    upsert(
+        connection,
+        products,
+        [_product("SKU-2", "Silk scarf", 2500), _product("SKU-3", "Belt", None)],
+        conflict_columns=["sku"],
+    )
+    insert_ignore(
+        connection, products, [_product("SKU-1", "Not a trench")], conflict_columns=["sku"]
+    )
+
+    stored = dict(
+        connection.execute(
+            select(products.c.sku, products.c.name).where(products.c.sku.like("SKU-%"))
+        )
+        .tuples()
+        .all()
+    )
+    assert stored == {"SKU-1": "Trench", "SKU-2": "Silk scarf", "SKU-3": "Belt"}
+    price = connection.scalar(select(products.c.price_cents).where(products.c.sku == "SKU-3"))
+    assert price is None
+
+
+def test_an_upsert_naming_a_key_twice_keeps_the_last_row(connection: Connection) -> None:
+    upsert(
+        connection,
+        products,
+        [_product("SKU-9", "first"), _product("SKU-9", "second")],
+        conflict_columns=["sku"],
+    )
+
+    name = connection.scalar(select(products.c.name).where(products.c.sku == "SKU-9"))
+    assert name == "second"
+
+
+def test_a_value_longer_than_its_column_is_never_cut_short(connection: Connection) -> None:
+    # PostgreSQL refuses it; SQLite does not check lengths and keeps it whole.
+    # What must never happen is a silently truncated value.
+    long_sku = "X" * 41
+    if connection.dialect.name == "postgresql":
+        with pytest.raises(StringDataRightTruncation, match="too long"):
+            bulk_insert(connection, products, [_product(long_sku, "Too long")])
+        return
+    bulk_insert(connection, products, [_product(long_sku, "Too long")])
+    stored = connection.scalar(select(products.c.sku).where(products.c.name == "Too long"))
+    assert stored == long_sku
