@@ -52,7 +52,7 @@ def in_chunks(values: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[Sequenc
 
 
 def is_one_of(
-    connection: Connection, column: ColumnElement[str], values: Sequence[str]
+    connection: Connection, column: ColumnElement[Any], values: Sequence[Any]
 ) -> Iterator[ColumnElement[bool]]:
     """Yield conditions that together select the rows whose column is one of the values.
 
@@ -61,7 +61,8 @@ def is_one_of(
     """
     if connection.dialect.name == "postgresql":
         if values:
-            yield column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+            element = String() if isinstance(column.type, String) else column.type
+            yield column == any_(bindparam(None, list(values), type_=ARRAY(element)))
         return
     for chunk in in_chunks(values):
         yield column.in_(chunk)

@@ -41,3 +41,18 @@ def ensure_secondary_indexes(engine: Engine) -> None:
     with engine.begin() as connection:
         for index in secondary_indexes():
             index.create(bind=connection, checkfirst=True)
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Give PostgreSQL's planner the repository's current sizes (between load phases).
+
+    Tables grow from nothing to millions of rows during an initial load, and
+    autovacuum may be slow or off: without fresh statistics the planner can
+    choose to scan a whole table for a batch's lookups. SQLite plans by its
+    indexes alone and needs nothing.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in Base.metadata.sorted_tables:
+            connection.execute(text(f'ANALYZE "{table.name}"'))

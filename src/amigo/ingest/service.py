@@ -24,7 +24,11 @@ from amigo.core.errors import FileFormatError, InvalidInputError
 from amigo.core.sql import bulk_insert, insert_ignore, insert_returning_ids, is_one_of, upsert
 from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES, ExportFile
 from amigo.ingest.facts import CustomerFacts, MappingContext, MappingResult
-from amigo.ingest.indexes import drop_for_initial_load, ensure_secondary_indexes
+from amigo.ingest.indexes import (
+    drop_for_initial_load,
+    ensure_secondary_indexes,
+    refresh_statistics,
+)
 from amigo.ingest.lanes import run_lanes_in_parallel
 from amigo.ingest.models import (
     BatchStatus,
@@ -696,6 +700,7 @@ def load_directory(
                 for stats in files:
                     stats_by_file.setdefault(stats.file, []).append(stats)
                 report.raw_consents += consents
+            refresh_statistics(engine)
     except FileFormatError:
         _finish(engine, batch_id, BatchStatus.FAILED, report)
         raise

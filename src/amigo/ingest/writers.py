@@ -476,10 +476,9 @@ def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
     carries_lines = [sid for sid, (p, _c) in accepted.items() if p.facts.lines or p.facts.payments]
     if carries_lines:
         ids = [order_ids[sid] for sid in carries_lines]
-        connection.execute(
-            delete(table_of(OrderLine)).where(table_of(OrderLine).c.order_id.in_(ids))
-        )
-        connection.execute(delete(table_of(Payment)).where(table_of(Payment).c.order_id.in_(ids)))
+        for table in (table_of(OrderLine), table_of(Payment)):
+            for condition in is_one_of(connection, table.c.order_id, ids):
+                connection.execute(delete(table).where(condition))
         line_rows = []
         payment_rows = []
         for sid in carries_lines:
