@@ -281,3 +281,31 @@ def insert_returning_ids(
         int(connection.execute(table.insert().returning(table.c.id), row).scalar_one())
         for row in rows
     ]
+
+
+def insert_returning(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    returning: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    """Insert rows in one statement and return the given columns of each (PostgreSQL only).
+
+    The rows come back in no promised order: return a key among the columns.
+    """
+    if connection.dialect.name != "postgresql":
+        raise NotImplementedError("insert_returning is for PostgreSQL; SQLite reads its rowids")
+    if not rows:
+        return []
+    columns = tuple(rows[0])
+    dialect = connection.dialect
+    params = _parameters(rows, columns, _processors(table, columns, dialect))
+    sql = _unnest_statement(table, columns, dialect, conflict_columns=None, update=False)
+    preparer = dialect.identifier_preparer
+    sql += " RETURNING " + ", ".join(preparer.quote(c) for c in returning)
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, [list(values) for values in zip(*params, strict=True)])
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()

@@ -21,7 +21,14 @@ from sqlalchemy import Connection, Engine, delete, select, update
 from amigo.core.clock import utcnow
 from amigo.core.db import make_engine, table_of
 from amigo.core.errors import FileFormatError, InvalidInputError
-from amigo.core.sql import bulk_insert, insert_ignore, insert_returning_ids, is_one_of, upsert
+from amigo.core.sql import (
+    bulk_insert,
+    insert_ignore,
+    insert_returning,
+    insert_returning_ids,
+    is_one_of,
+    upsert,
+)
 from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES, ExportFile
 from amigo.ingest.facts import CustomerFacts, MappingContext, MappingResult
 from amigo.ingest.indexes import (
@@ -569,7 +576,9 @@ class _Loader:
         new_records: list[dict[str, Any]],
     ) -> list[int]:
         """Insert the new source records and return every work item's record id."""
-        if connection.dialect.name == "sqlite" and new_records:
+        if not new_records:  # every item is a stored record tried again
+            return [item.retried_id for item in work if item.retried_id is not None]
+        if connection.dialect.name == "sqlite":
             # SQLite gives each plain insert the rowid after the current maximum, and
             # from our first insert to the commit we hold the database's only write
             # lock: our rows are the last len(new_records) ids, consecutive.
@@ -577,11 +586,13 @@ class _Loader:
             last = int(connection.exec_driver_sql("SELECT max(id) FROM source_record").scalar_one())
             next_id = iter(range(last - len(new_records) + 1, last + 1))
             return [item.retried_id or next(next_id) for item in work]
-        # Elsewhere plain executemany then one lookup: RETURNING in guaranteed row
-        # order costs one statement per row.
-        bulk_insert(connection, records, new_records)
-        stored = self._versions(connection, batch.system, batch.entity, {w.source_id for w in work})
-        return [item.retried_id or stored[item.source_id][item.digest][0] for item in work]
+        # PostgreSQL: one INSERT returning each new row's key and id (a batch
+        # never holds the same source id and hash twice).
+        stored = insert_returning(
+            connection, records, new_records, ("source_id", "payload_hash", "id")
+        )
+        ids = {(source_id, digest): record_id for source_id, digest, record_id in stored}
+        return [item.retried_id or ids[item.source_id, item.digest] for item in work]
 
     def _versions(
         self, connection: Connection, system: str, entity: str, source_ids: set[str]
