@@ -32,6 +32,7 @@ from amigo.core.sql import (
 from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES, ExportFile
 from amigo.ingest.facts import CustomerFacts, MappingContext, MappingResult
 from amigo.ingest.indexes import (
+    LOOKED_UP_TABLES,
     drop_for_initial_load,
     ensure_secondary_indexes,
     refresh_statistics,
@@ -491,7 +492,7 @@ class _Loader:
         done = start
         with self.engine.connect() as connection:
             stores = self._stores(connection)
-        for chunk, done in part.batches(start, self.batch_size):
+        for batch_number, (chunk, done) in enumerate(part.batches(start, self.batch_size), 1):
             # Map before the transaction opens: on SQLite the write lock is then
             # held only while rows are written (the first write takes it).
             prepared = prepare_rows(spec.path, chunk, stores)
@@ -499,6 +500,9 @@ class _Loader:
                 self._process(connection, spec, chunk, prepared, stats)
                 self._checkpoint(connection, part.key, fingerprint, done, stats, completed=False)
             self.progress.rows_done(spec.path, len(chunk))
+            if batch_number & (batch_number - 1) == 0:
+                # After batches 1, 2, 4, 8...: statistics within a factor of two.
+                refresh_statistics(self.engine, LOOKED_UP_TABLES)
         with self.engine.begin() as connection:
             self._checkpoint(connection, part.key, fingerprint, done, stats, completed=True)
         self.progress.file_finished(stats)
