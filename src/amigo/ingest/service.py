@@ -62,6 +62,7 @@ from amigo.quality.issues import ValidationIssue
 
 records = table_of(SourceRecord)
 PROCESSED, REJECTED = RecordStatus.PROCESSED.value, RecordStatus.REJECTED.value
+STATISTICS_AFTER_ROWS = 20_000  # rows of a file loaded before PostgreSQL's statistics matter
 rejects_table = table_of(Reject)
 issues_table = table_of(ValidationIssueRecord)
 checkpoints = table_of(LoadCheckpoint)
@@ -500,8 +501,10 @@ class _Loader:
                 self._process(connection, spec, chunk, prepared, stats)
                 self._checkpoint(connection, part.key, fingerprint, done, stats, completed=False)
             self.progress.rows_done(spec.path, len(chunk))
-            if batch_number & (batch_number - 1) == 0:
-                # After batches 1, 2, 4, 8...: statistics within a factor of two.
+            loaded = batch_number * self.batch_size
+            if batch_number & (batch_number - 1) == 0 and loaded >= STATISTICS_AFTER_ROWS:
+                # After batches 4, 8, 16... (at 5,000 rows a batch): statistics
+                # within a factor of two; below, a wrong plan costs milliseconds.
                 refresh_statistics(self.engine, LOOKED_UP_TABLES)
         with self.engine.begin() as connection:
             self._checkpoint(connection, part.key, fingerprint, done, stats, completed=True)
