@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from amigo import __version__
-from amigo.cli import customer, db, load, quality
+from amigo.cli import customer, db, identity, load, quality
 from amigo.cli import generate as generate_command
 
 app = typer.Typer(
@@ -35,6 +35,7 @@ def root(
 app.add_typer(db.app, name="db")
 app.add_typer(quality.app, name="quality")
 app.add_typer(customer.app, name="customer")
+app.add_typer(identity.app, name="identity")
 load.register(app)
 generate_command.register(app)
 
