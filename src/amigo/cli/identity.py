@@ -24,10 +24,11 @@ def evaluate_command(
     known = read_truth(truth)
     with get_engine().connect() as connection:
         result = evaluate(connection, known)
-    table = Table(
-        title=f"Identity graph against {truth}: {result.records:,} source customer records, "
-        f"{result.profiles:,} profiles, {result.persons:,} persons"
+    console.print(
+        f"Identity graph against {truth}: {result.records:,} source customer records "
+        f"in {result.profiles:,} golden profiles, for {result.persons:,} persons."
     )
+    table = Table()
     for column in ("measure", "precision", "recall", "F1"):
         table.add_column(column, justify="left" if column == "measure" else "right")
     table.add_row(
@@ -42,7 +43,8 @@ def evaluate_command(
     console.print(table)
     console.print(
         f"Pairs: {result.correct_pairs:,} correct of {result.predicted_pairs:,} predicted, "
-        f"{result.true_pairs:,} true. Largest profile: {result.largest_profile:,} records."
+        f"{result.true_pairs:,} true. Largest profile: {result.largest_profile:,} "
+        f"record{'' if result.largest_profile == 1 else 's'}."
     )
     if result.truth_only:
         console.print(
