@@ -125,14 +125,18 @@ def _statement(
     *,
     conflict_columns: tuple[str, ...] | None,
     update: bool,
-    rows: int,
 ) -> str:
+    """Return the INSERT of one row (SQLite) or of a set from column arrays (PostgreSQL)."""
     preparer = dialect.identifier_preparer
     quoted = ", ".join(preparer.quote(c) for c in columns)
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    group = "(" + ", ".join(marker for _ in columns) + ")"
-    values = ", ".join(group for _ in range(rows))
-    sql = f"INSERT INTO {preparer.format_table(table)} ({quoted}) VALUES {values}"  # noqa: S608
+    if dialect.name == "postgresql":
+        arrays = ", ".join(f"%s::{_array_type(table, c, dialect)}" for c in columns)
+        source = f"SELECT * FROM unnest({arrays})"  # noqa: S608 - types from the schema
+    else:
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        source = "VALUES (" + ", ".join(marker for _ in columns) + ")"
+    # Identifiers come from the table's own metadata, quoted by the dialect; values are bound.
+    sql = f"INSERT INTO {preparer.format_table(table)} ({quoted}) {source}"
     if conflict_columns is not None:
         target = f" ({', '.join(preparer.quote(c) for c in conflict_columns)})"
         if not conflict_columns:
@@ -157,25 +161,6 @@ def _array_type(table: Table, column: str, dialect: Dialect) -> str:
         return "text[]"
     # Parameters (length, precision) dropped: the column's assignment applies them.
     return re.sub(r"\(.*?\)", "", column_type.compile(dialect=dialect)) + "[]"
-
-
-@cache
-def _unnest_statement(
-    table: Table,
-    columns: tuple[str, ...],
-    dialect: Dialect,
-    *,
-    conflict_columns: tuple[str, ...] | None,
-    update: bool,
-) -> str:
-    # The VALUES statement's tail (ON CONFLICT ...) on a SELECT from the arrays.
-    values_sql = _statement(
-        table, columns, dialect, conflict_columns=conflict_columns, update=update, rows=1
-    )
-    head, _, rest = values_sql.partition(" VALUES ")
-    tail = rest[rest.index(")") + 1 :]
-    arrays = ", ".join(f"%s::{_array_type(table, c, dialect)}" for c in columns)
-    return f"{head} SELECT * FROM unnest({arrays}){tail}"  # noqa: S608 - names from the schema
 
 
 @cache
@@ -204,19 +189,25 @@ def _execute(
         # keep each key's last row, as sequential upserts would.
         key = itemgetter(*[columns.index(c) for c in conflict])
         params = list({key(p): p for p in params}.values())
+    sql = _statement(table, columns, dialect, conflict_columns=conflict, update=update)
+    _run(connection, sql, params)
+
+
+def _run(
+    connection: Connection, sql: str, params: list[tuple[Any, ...]], *, fetch: bool = False
+) -> list[tuple[Any, ...]]:
+    """Run a bulk statement on the driver's cursor, in the connection's transaction.
+
+    PostgreSQL gets the values as one array per column (one statement);
+    SQLite gets the rows through the driver's executemany, which loops in C.
+    """
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    if dialect.name == "postgresql":
-        sql = _unnest_statement(table, columns, dialect, conflict_columns=conflict, update=update)
-        try:
-            cursor.execute(sql, [list(values) for values in zip(*params, strict=True)])
-        finally:
-            cursor.close()
-        return
-    sql = _statement(table, columns, dialect, conflict_columns=conflict, update=update, rows=1)
-    # The driver's own executemany, on the connection's transaction: sqlite3
-    # loops over the rows in C.
     try:
+        if connection.dialect.name == "postgresql":
+            cursor.execute(sql, [list(values) for values in zip(*params, strict=True)])
+            return [tuple(row) for row in cursor.fetchall()] if fetch else []
         cursor.executemany(sql, params)
+        return []
     finally:
         cursor.close()
 
@@ -300,12 +291,6 @@ def insert_returning(
     columns = tuple(rows[0])
     dialect = connection.dialect
     params = _parameters(rows, columns, _processors(table, columns, dialect))
-    sql = _unnest_statement(table, columns, dialect, conflict_columns=None, update=False)
-    preparer = dialect.identifier_preparer
-    sql += " RETURNING " + ", ".join(preparer.quote(c) for c in returning)
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, [list(values) for values in zip(*params, strict=True)])
-        return [tuple(row) for row in cursor.fetchall()]
-    finally:
-        cursor.close()
+    sql = _statement(table, columns, dialect, conflict_columns=None, update=False)
+    sql += " RETURNING " + ", ".join(dialect.identifier_preparer.quote(c) for c in returning)
+    return _run(connection, sql, params, fetch=True)
