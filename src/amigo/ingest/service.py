@@ -11,6 +11,7 @@ import gc
 import hashlib
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -444,18 +445,25 @@ def _set_status(connection: Connection, record_ids: list[int], status: RecordSta
         )
 
 
-def _spare_the_garbage_collector() -> None:
-    """Make Python's cycle collector run rarely during a load.
+@contextmanager
+def _garbage_collector_spared() -> Iterator[None]:
+    """Make Python's cycle collector run rarely while a load runs, then as before.
 
     A load makes millions of short-lived objects (rows, dicts, facts) that hold
     no reference cycles. With the default thresholds the collector runs every
     700 allocations and, every so often, walks the whole heap, SQLAlchemy's and
-    the phone-number metadata included. Objects alive now are frozen out of its
-    walks, and it runs a hundred times less often.
+    the phone-number metadata included. Objects alive at the start are frozen
+    out of its walks, and it runs a hundred times less often.
     """
+    thresholds = gc.get_threshold()
     gc.collect()
     gc.freeze()
     gc.set_threshold(70_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 class _Loader:
@@ -471,7 +479,6 @@ class _Loader:
         self.batch_size = batch_size
         self.progress = progress
         self.raw_consents = 0
-        _spare_the_garbage_collector()
 
     # ------------------------------------------------------------ files
 
@@ -708,11 +715,12 @@ def load_directory(
                 results = run_lanes_in_parallel(job, list(lanes.values()), workers, progress)
             else:
                 loader = _Loader(engine, batch_id, batch_size, progress)
-                in_order = [
-                    loader.load_file(part, saved.get(part.key))
-                    for parts in lanes.values()
-                    for part in parts
-                ]
+                with _garbage_collector_spared():
+                    in_order = [
+                        loader.load_file(part, saved.get(part.key))
+                        for parts in lanes.values()
+                        for part in parts
+                    ]
                 results = [(in_order, loader.raw_consents)]
             for files, consents in results:
                 for stats in files:
@@ -749,7 +757,8 @@ def load_lane(
     engine = make_engine(job.database_url)
     try:
         loader = _Loader(engine, job.batch_id, job.batch_size, progress)
-        stats = [loader.load_file(part, job.saved.get(part.key)) for part in parts]
+        with _garbage_collector_spared():
+            stats = [loader.load_file(part, job.saved.get(part.key)) for part in parts]
         return stats, loader.raw_consents
     finally:
         engine.dispose()
