@@ -123,44 +123,25 @@ def test_a_file_that_is_not_a_truth_file_is_refused_with_its_missing_columns(
         read_truth(path)
 
 
+def _evaluate_command(truth: Path, database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AMIGO_DATABASE_URL": database_url, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "amigo.cli", "identity", "evaluate", "--truth", str(truth)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_the_command_prints_the_figures_and_refuses_a_missing_truth_file(
     loaded: Engine, export_dir: Path, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "AMIGO_DATABASE_URL": loaded.url.render_as_string(False)}
-    env["COLUMNS"] = "200"
+    database_url = loaded.url.render_as_string(False)
 
-    ok = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "amigo.cli",
-            "identity",
-            "evaluate",
-            "--truth",
-            str(export_dir / "truth.csv"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    missing = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "amigo.cli",
-            "identity",
-            "evaluate",
-            "--truth",
-            str(tmp_path / "nowhere.csv"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    ok = _evaluate_command(export_dir / "truth.csv", database_url)
+    missing = _evaluate_command(tmp_path / "nowhere.csv", database_url)
 
     assert ok.returncode == 0, ok.stderr
     assert "pairs" in ok.stdout

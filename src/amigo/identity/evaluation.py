@@ -42,12 +42,12 @@ class Evaluation:
     @property
     def pairwise_precision(self) -> float:
         """Share of predicted same-person pairs that are true (1.0 when none is predicted)."""
-        return self.correct_pairs / self.predicted_pairs if self.predicted_pairs else 1.0
+        return _share(self.correct_pairs, self.predicted_pairs)
 
     @property
     def pairwise_recall(self) -> float:
         """Share of true same-person pairs that are predicted (1.0 when there are none)."""
-        return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
+        return _share(self.correct_pairs, self.true_pairs)
 
     @property
     def pairwise_f1(self) -> float:
@@ -58,12 +58,12 @@ class Evaluation:
     @property
     def cluster_precision(self) -> float:
         """Share of profiles that hold exactly one person's records, all of them."""
-        return self.exact_clusters / self.profiles if self.profiles else 1.0
+        return _share(self.exact_clusters, self.profiles)
 
     @property
     def cluster_recall(self) -> float:
         """Share of persons whose records make exactly one profile."""
-        return self.exact_clusters / self.persons if self.persons else 1.0
+        return _share(self.exact_clusters, self.persons)
 
 
 def read_truth(path: Path) -> dict[RecordKey, str]:
@@ -118,6 +118,11 @@ def evaluate(connection: Connection, truth: dict[RecordKey, str]) -> Evaluation:
         exact_clusters=exact,
         largest_profile=max(profile_sizes.values(), default=0),
     )
+
+
+def _share(part: int, whole: int) -> float:
+    """Return part / whole, 1.0 for an empty whole (nothing to get wrong, nothing missed)."""
+    return part / whole if whole else 1.0
 
 
 def _pairs(sizes: Iterable[int]) -> int:
