@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,7 @@ INTERACTION_KEYS = {
 CEGID_TS = re.compile(r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}$")
 ISO_TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 REJECT_EMAIL = "not-an-email"
+RATE_NAMES = [f.name for f in fields(NoiseOptions)]
 
 
 def read_cegid(root: Path, name: str) -> list[dict[str, str]]:
@@ -538,6 +539,26 @@ def test_no_noise_means_no_look_alikes(tmp_path: Path) -> None:
 def test_rates_outside_zero_one_are_refused(options: dict[str, float]) -> None:
     with pytest.raises(InvalidInputError):
         NoiseOptions(**options)
+
+
+def test_scaled_noise_multiplies_every_rate_capped_at_one() -> None:
+    doubled = NoiseOptions().scaled(2)
+    assert doubled.duplicate_within_source == pytest.approx(0.08)
+    assert doubled.typo == pytest.approx(0.10)
+    assert doubled.missing_field == pytest.approx(0.20)
+    assert doubled.format_variant == pytest.approx(0.60)
+    assert doubled.household == pytest.approx(0.04)
+    assert NoiseOptions().scaled(1) == NoiseOptions()
+    assert NoiseOptions(typo=0.1).scaled(0) == NoiseOptions(**dict.fromkeys(RATE_NAMES, 0.0))
+    capped = NoiseOptions(format_variant=0.6, typo=0.4).scaled(2)
+    assert capped.format_variant == 1.0
+    assert capped.typo == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("factor", [-1.0, float("nan"), float("inf")])
+def test_a_negative_or_non_finite_scale_is_refused(factor: float) -> None:
+    with pytest.raises(InvalidInputError, match="noise scale must be a finite number >= 0"):
+        NoiseOptions().scaled(factor)
 
 
 def test_bad_counts_are_refused(tmp_path: Path) -> None:

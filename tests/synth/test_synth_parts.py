@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from datetime import UTC, datetime
 
 import phonenumbers
@@ -10,6 +11,7 @@ import pytest
 from email_validator import EmailNotValidError, validate_email
 from rapidfuzz.distance import Levenshtein
 
+from amigo.quality.emails import email_match_key
 from amigo.synth.catalog import SEASONS, build_products, product_count, season_index_at
 from amigo.synth.geo import COUNTRIES, convert_price
 from amigo.synth.options import NoiseOptions
@@ -89,6 +91,30 @@ def test_people_follow_the_noise_rates() -> None:
     assert max(set(countries), key=countries.count) == "FR"
     emails = [p.email for p in people if p.kind != "household"]
     assert len(set(emails)) == len(emails)
+
+
+def test_different_people_never_share_a_mailbox() -> None:
+    # Gmail ignores dots and +tags: maurice.smith@ and mauricesmith@gmail.com are one
+    # mailbox, which only a household shares, and then spelt as its first owner spells it.
+    factory = PersonFactory(
+        rng=random.Random(1), noise=NoiseOptions(household=0.05, second_email=0.3)
+    )
+    kinds: dict[str, str] = {}
+    owners: dict[str, set[str]] = defaultdict(set)
+    spellings: dict[str, set[str]] = defaultdict(set)
+    for _ in range(5000):
+        person = factory.make()
+        kinds[person.person_id] = person.kind
+        for email in (person.email, person.email2):
+            if email:
+                owners[email_match_key(email)].add(person.person_id)
+                spellings[email_match_key(email)].add(email)
+    assert sum(k.endswith("@gmail.com") for k in owners) > 1000  # the case that matters
+    shared = [people for people in owners.values() if len(people) > 1]
+    assert len(shared) > 50  # households do share on purpose
+    for people in shared:
+        assert sum(kinds[pid] != "household" for pid in people) <= 1, people
+    assert all(len(spelt) == 1 for spelt in spellings.values())
 
 
 def test_time_formats_follow_the_zone_rules() -> None:

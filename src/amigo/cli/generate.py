@@ -23,7 +23,8 @@ from amigo.cli.common import fail
 from amigo.core.errors import AmigoError
 from amigo.synth import GenerationSummary, NoiseOptions, generate
 
-# NoiseOptions field -> the flag that sets it, to name the flag in error messages.
+# NoiseOptions field (or "scale", the factor of NoiseOptions.scaled) -> the flag
+# that sets it, to name the flag in error messages.
 _FLAGS = {
     "duplicate_within_source": "--duplicate-rate",
     "typo": "--typo-rate",
@@ -35,6 +36,7 @@ _FLAGS = {
     "namesake": "--namesake-rate",
     "household": "--household-rate",
     "invalid_value": "--invalid-value-rate",
+    "scale": "--noise-scale",
 }
 _PHASES = {"catalog": "Stores, associates, products", "people": "People and their records"}
 
@@ -86,6 +88,13 @@ def generate_command(
     invalid_value_rate: Annotated[
         float, _rate("--invalid-value-rate", "an invalid e-mail, phone or date")
     ] = 0.01,
+    noise_scale: Annotated[
+        float,
+        typer.Option(
+            "--noise-scale",
+            help="Multiply every noise rate by this factor, capped at 1 (2 = twice the noise).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Generate synthetic Cegid, Shopify and web-form exports with a truth file."""
     err = Console(stderr=True)
@@ -101,7 +110,7 @@ def generate_command(
             namesake=namesake_rate,
             household=household_rate,
             invalid_value=invalid_value_rate,
-        )
+        ).scaled(noise_scale)
         if customers < 1:
             raise AmigoError(f"--customers must be at least 1, got {customers}")
         if out.exists() and not out.is_dir():
@@ -135,7 +144,7 @@ def generate_command(
         message = exc.message
         if isinstance(exc.details, dict) and exc.details.get("option") in _FLAGS:
             flag = _FLAGS[exc.details["option"]]
-            message = f"{flag} must be between 0 and 1, got {exc.details['value']}"
+            message = f"{flag} must be {exc.details['expected']}, got {exc.details['value']}"
         raise fail(escape(message)) from None
     except OSError as exc:
         raise fail(escape(f"cannot write {out}: {exc.strerror or exc}")) from None

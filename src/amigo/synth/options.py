@@ -30,8 +30,30 @@ class NoiseOptions:
             if not isinstance(value, int | float) or math.isnan(value) or not 0 <= value <= 1:
                 raise InvalidInputError(
                     f"noise rate {option.name} must be between 0 and 1, got {value!r}",
-                    details={"option": option.name, "value": repr(value)},
+                    details={
+                        "option": option.name,
+                        "value": repr(value),
+                        "expected": "between 0 and 1",
+                    },
                 )
+
+    def scaled(self, factor: float) -> NoiseOptions:
+        """Return these options with every rate multiplied by `factor`, capped at 1."""
+        if not isinstance(factor, int | float) or not math.isfinite(factor) or factor < 0:
+            raise InvalidInputError(
+                f"noise scale must be a finite number >= 0, got {factor!r}",
+                details={
+                    "option": "scale",
+                    "value": repr(factor),
+                    "expected": "a finite number >= 0",
+                },
+            )
+        return NoiseOptions(
+            **{
+                option.name: min(1.0, getattr(self, option.name) * factor)
+                for option in fields(self)
+            }
+        )
 
 
 @dataclass(frozen=True)

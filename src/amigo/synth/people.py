@@ -6,6 +6,7 @@ import math
 import random
 from dataclasses import dataclass
 
+from amigo.quality.emails import email_match_key
 from amigo.synth.geo import COUNTRIES, Country
 from amigo.synth.names import Name, Weighted, name_pool
 from amigo.synth.options import NoiseOptions
@@ -123,7 +124,7 @@ class PhoneNumbers:
 
 
 class PersonFactory:
-    """Make people one at a time; memory grows only by the set of e-mails handed out."""
+    """Make people one at a time; memory grows only by the set of mailboxes handed out."""
 
     def __init__(self, *, rng: random.Random, noise: NoiseOptions) -> None:
         self._rng = rng
@@ -140,7 +141,9 @@ class PersonFactory:
         self._phones = PhoneNumbers(random.Random(rng.random()))
         # E-mails must be unique across people unless shared on purpose: a small
         # per-person cost (a few tens of bytes) that the streaming budget allows.
-        self._emails: set[str] = set()
+        # Keyed by mailbox, not by string: maurice.smith@gmail.com and
+        # mauricesmith@gmail.com reach one mailbox, which two people cannot own.
+        self._mailboxes: set[str] = set()
         self._recent: list[Person] = []
         self._count = 0
 
@@ -228,7 +231,10 @@ class PersonFactory:
         person.old_address = None
         person.landline = model.landline
         if rng.random() < 0.5:
-            self._emails.discard(person.email)
+            # The relative's own addresses go unused: their mailboxes are free again.
+            for unused in (person.email, person.email2):
+                if unused:
+                    self._mailboxes.discard(email_match_key(unused))
             person.email = model.email
             person.email2 = ""
         else:
@@ -332,9 +338,9 @@ class PersonFactory:
                 nnn=rng.randint(100, 999),
             ).replace(" ", "")
         email = f"{local}@{domain}"
-        while email in self._emails:
+        while (mailbox := email_match_key(email)) in self._mailboxes:
             email = f"{local}{rng.randint(1, 9999)}@{domain}"
-        self._emails.add(email)
+        self._mailboxes.add(mailbox)
         return email
 
     def _address(self, city: City) -> Address:
