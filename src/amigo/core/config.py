@@ -42,6 +42,39 @@ class LoadSettings(BaseSettings):
     )
 
 
+class IdentitySettings(BaseSettings):
+    """How identity resolution decides that two records are one person."""
+
+    model_config = SettingsConfigDict(env_prefix="AMIGO_IDENTITY_", extra="ignore")
+
+    auto_merge_threshold: float = Field(
+        default=0.99,
+        gt=0,
+        le=1,
+        description="Match probability at or above which two profiles merge without a person "
+        "(the guards still apply). Chosen by the identity benchmark (docs/BENCHMARKS.md).",
+    )
+    review_threshold: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Match probability from which a pair goes to the review queue; below it, "
+        "no link.",
+    )
+    backend: str = Field(
+        default="duckdb",
+        pattern="^(duckdb|spark)$",
+        description="Where Splink runs batch resolution: duckdb (embedded, the default) or "
+        "spark (pyspark installed, for data that outgrows one machine).",
+    )
+    seed: int = Field(default=42, description="Seed of the random pair sampling in training.")
+    incremental: bool = Field(
+        default=True,
+        description="Resolve new and changed source customer records against existing "
+        "profiles as they are loaded (once a model has been trained).",
+    )
+
+
 class Settings(BaseSettings):
     """All settings, grouped by section."""
 
@@ -49,6 +82,7 @@ class Settings(BaseSettings):
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     load: LoadSettings = Field(default_factory=LoadSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
 
 
 @cache

@@ -12,7 +12,7 @@ import hashlib
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -58,7 +58,7 @@ from amigo.ingest.prepare import (
 from amigo.ingest.readers import ExportFile as ReaderFile
 from amigo.ingest.readers import RawRow, open_csv_export, open_jsonl_export
 from amigo.ingest.writers import Pending, WriteContext
-from amigo.profiles.models import Store
+from amigo.profiles.models import SalesAssociate, Store
 from amigo.quality.issues import ValidationIssue
 
 records = table_of(SourceRecord)
@@ -778,4 +778,59 @@ def _finish(engine: Engine, batch_id: int, status: BatchStatus, report: LoadRepo
         )
 
 
-__all__ = ["FileStats", "LoadProgress", "LoadReport", "load_directory", "payload_hash"]
+def current_customer_facts(
+    connection: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, CustomerFacts]]:
+    """Return the stored record id and mapped facts of the current version of each source customer.
+
+    The current version is the latest processed record of that source id;
+    unknown stores and associates are dropped as the load drops them.
+    """
+    mapping = mapping_context(_store_table(connection))
+    remap = _remap_customer(mapping)
+    known_associates = set(connection.scalars(select(table_of(SalesAssociate).c.id)))
+    known_stores = set(connection.scalars(select(table_of(Store).c.id)))
+    by_system: dict[str, list[str]] = {}
+    for system, source_id in keys:
+        by_system.setdefault(system, []).append(source_id)
+    found: dict[tuple[str, str], tuple[int, CustomerFacts]] = {}
+    for system, source_ids in by_system.items():
+        for condition in is_one_of(connection, records.c.source_id, sorted(set(source_ids))):
+            rows = connection.execute(
+                select(
+                    records.c.id,
+                    records.c.source_id,
+                    records.c.entity,
+                    records.c.payload,
+                    records.c.received_at,
+                )
+                .where(
+                    records.c.source_system == system,
+                    records.c.entity.in_(("customer", "submission")),
+                    records.c.status == PROCESSED,
+                    condition,
+                )
+                .order_by(records.c.received_at, records.c.id)
+            )
+            for row in rows:  # later versions overwrite earlier ones
+                facts = remap(system, row.entity, row.payload)
+                if facts is None:
+                    continue
+                store = (
+                    facts.preferred_store_id if facts.preferred_store_id in known_stores else None
+                )
+                associate = facts.associate_id if facts.associate_id in known_associates else None
+                if store != facts.preferred_store_id or associate != facts.associate_id:
+                    facts = replace(facts, preferred_store_id=store, associate_id=associate)
+                found[system, row.source_id] = (row.id, facts)
+    return found
+
+
+__all__ = [
+    "FileStats",
+    "LoadProgress",
+    "LoadReport",
+    "current_customer_facts",
+    "load_directory",
+    "payload_hash",
+]

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, and_, delete, select, update
 from amigo.core.db import table_of
 from amigo.core.sql import bulk_insert, insert_ignore, is_one_of, upsert
 from amigo.identity.models import IdentityLink
+from amigo.identity.snapshot import facts_from_snapshot, snapshot_values
 from amigo.ingest.facts import (
     AssociateFacts,
     CustomerFacts,
@@ -43,7 +44,7 @@ from amigo.profiles.models import (
     Store,
     StoreRelation,
 )
-from amigo.profiles.survivorship import Candidate, derive_profile
+from amigo.profiles.survivorship import Candidate, golden_values
 from amigo.quality.issues import ValidationIssue
 
 golden = table_of(GoldenCustomer)
@@ -185,23 +186,31 @@ def write_products(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
 # ---------------------------------------------------------------- customers
 
 
+@dataclass(frozen=True, slots=True)
+class LinkedCustomer:
+    """A source customer's identity link and the golden profile it belongs to."""
+
+    link_id: int
+    customer_id: int
+
+
 def _links_for(
     connection: Connection, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], int]:
-    """Return the golden id linked to each (source system, source id) that has one."""
+) -> dict[tuple[str, str], LinkedCustomer]:
+    """Return the link and golden id of each (source system, source id) that has one."""
     keys = list(set(keys))
-    found: dict[tuple[str, str], int] = {}
+    found: dict[tuple[str, str], LinkedCustomer] = {}
     by_system: dict[str, list[str]] = {}
     for system, source_id in keys:
         by_system.setdefault(system, []).append(source_id)
     for system, source_ids in by_system.items():
         for condition in is_one_of(connection, link_table.c.source_id, source_ids):
             rows = connection.execute(
-                select(link_table.c.source_id, link_table.c.customer_id).where(
+                select(link_table.c.source_id, link_table.c.id, link_table.c.customer_id).where(
                     link_table.c.source_system == system, condition
                 )
             )
-            found.update({(system, sid): cid for sid, cid in rows})
+            found.update({(system, sid): LinkedCustomer(lid, cid) for sid, lid, cid in rows})
     return found
 
 
@@ -242,15 +251,6 @@ def _checked_references(ctx: WriteContext, p: Pending) -> tuple[str | None, str 
     return store, associate
 
 
-def _golden_values(candidates: list[Candidate], now: datetime) -> dict[str, Any]:
-    derived = derive_profile(candidates)
-    values = dict(derived.values)
-    values["tier"] = values["tier"] or "standard"
-    values["lineage"] = derived.lineage
-    values["updated_at"] = now
-    return values
-
-
 def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
     """Create a golden profile per new source customer, or re-derive the linked one."""
     connection = ctx.connection
@@ -266,17 +266,17 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
     for sid, given in latest.items():
         store, associate = _checked_references(ctx, given)
         facts = given.facts
-        if facts.preferred_store_id != store:
-            facts = replace(facts, preferred_store_id=store)
+        if facts.preferred_store_id != store or facts.associate_id != associate:
+            facts = replace(facts, preferred_store_id=store, associate_id=associate)
         checked = Pending(given.record_id, given.source_id, facts)
         if (system, sid) in links:
-            updates.append((links[(system, sid)], checked, store, associate))
+            updates.append((links[(system, sid)].customer_id, checked, store, associate))
         else:
             creations.append((checked, store, associate))
 
     rows = []
     for p, _store, _associate in creations:
-        values = _golden_values([Candidate(p.facts, p.record_id)], ctx.now)
+        values = golden_values([Candidate(p.facts, p.record_id)], ctx.now)
         values["external_id"] = golden_external_id(system, p.source_id)
         values["status"] = "active"
         values["created_at"] = ctx.now
@@ -294,6 +294,7 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
                 "customer_id": customer_id,
                 "rule": "source_record",
                 "linked_at": ctx.now,
+                **snapshot_values(p.facts, p.record_id, ctx.now),
             }
             for (p, _s, _a), customer_id in zip(creations, new_ids, strict=True)
         ],
@@ -301,9 +302,14 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
     )
 
     for customer_id, p, _store, _associate in updates:
+        connection.execute(
+            update(link_table)
+            .where(link_table.c.source_system == system, link_table.c.source_id == p.source_id)
+            .values(**snapshot_values(p.facts, p.record_id, ctx.now))
+        )
         candidates = _other_candidates(ctx, customer_id, exclude=(system, p.source_id))
         candidates.append(Candidate(p.facts, p.record_id))
-        values = _golden_values(candidates, ctx.now)
+        values = golden_values(candidates, ctx.now)
         connection.execute(update(golden).where(golden.c.id == customer_id).values(**values))
         # The preferred store follows the golden profile: drop a stale one.
         connection.execute(
@@ -335,7 +341,8 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
             )
     insert_ignore(connection, table_of(CustomerStore), store_links)
     insert_ignore(connection, table_of(CustomerAssociate), associate_links)
-    _record_raw_consents(ctx, pending, {**links, **_creation_links(system, creations, new_ids)})
+    known = {key: linked.customer_id for key, linked in links.items()}
+    _record_raw_consents(ctx, pending, {**known, **_creation_links(system, creations, new_ids)})
     return {}
 
 
@@ -383,17 +390,25 @@ def _record_raw_consents(
 def _other_candidates(
     ctx: WriteContext, customer_id: int, *, exclude: tuple[str, str]
 ) -> list[Candidate]:
-    """Return facts of the current version of every other record linked to the profile."""
+    """Return facts of the current version of every other record linked to the profile.
+
+    They come from the links' snapshots; a link made before snapshots existed
+    has its stored record re-mapped.
+    """
     connection = ctx.connection
     linked = connection.execute(
-        select(link_table.c.source_system, link_table.c.source_id).where(
-            link_table.c.customer_id == customer_id
-        )
+        select(link_table).where(link_table.c.customer_id == customer_id)
     ).all()
     candidates = []
     records = table_of(SourceRecord)
-    for system, source_id in linked:
+    for link in linked:
+        system, source_id = str(link.source_system), link.source_id
         if (system, source_id) == exclude:
+            continue
+        if link.record_id is not None:
+            candidates.append(
+                Candidate(facts_from_snapshot(link, system, source_id), link.record_id)
+            )
             continue
         row = connection.execute(
             select(records.c.id, records.c.entity, records.c.payload)
@@ -430,13 +445,13 @@ def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
         ),
     )
     stores = ctx.known_stores()
-    accepted: dict[str, tuple[Pending, int | None]] = {}
+    accepted: dict[str, tuple[Pending, LinkedCustomer | None]] = {}
     for p in pending:
         facts: OrderFacts = p.facts
-        customer_id = None
+        linked = None
         if facts.customer_source_id:
-            customer_id = links.get((facts.source_system, facts.customer_source_id))
-            if customer_id is None:
+            linked = links.get((facts.source_system, facts.customer_source_id))
+            if linked is None:
                 rejects[p.record_id] = _issue(
                     "customer_id",
                     "unknown_customer",
@@ -448,19 +463,20 @@ def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
         if facts.store_id is not None and facts.store_id not in stores:
             rejects[p.record_id] = _unknown_store("store_id", facts.store_id)
             continue
-        accepted[facts.source_order_id] = (p, customer_id)
+        accepted[facts.source_order_id] = (p, linked)
     if not accepted:
         return rejects
 
     system = pending[0].facts.source_system
     rows = []
-    for p, customer_id in accepted.values():
+    for p, linked in accepted.values():
         facts = p.facts
         rows.append(
             {
                 "source_system": facts.source_system,
                 "source_order_id": facts.source_order_id,
-                "customer_id": customer_id,
+                "customer_id": linked.customer_id if linked else None,
+                "customer_link_id": linked.link_id if linked else None,
                 "channel": facts.channel,
                 "store_id": facts.store_id,
                 "associate_id": facts.associate_id,
@@ -492,13 +508,13 @@ def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
 
     visits = [
         {
-            "customer_id": customer_id,
+            "customer_id": linked.customer_id,
             "store_id": p.facts.store_id,
             "relation": StoreRelation.VISITED.value,
             "since": p.facts.ordered_at,
         }
-        for p, customer_id in accepted.values()
-        if customer_id is not None and p.facts.store_id is not None
+        for p, linked in accepted.values()
+        if linked is not None and p.facts.store_id is not None
     ]
     insert_ignore(connection, table_of(CustomerStore), visits)
     return rejects
@@ -591,8 +607,8 @@ def write_interactions(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects
     rows = []
     for p in pending:
         facts: InteractionFacts = p.facts
-        customer_id = links.get((facts.customer_source_system, facts.customer_source_id))
-        if customer_id is None:
+        linked = links.get((facts.customer_source_system, facts.customer_source_id))
+        if linked is None:
             rejects[p.record_id] = _issue(
                 "customer",
                 "unknown_customer",
@@ -606,7 +622,8 @@ def write_interactions(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects
             {
                 "source_system": facts.source_system,
                 "source_interaction_id": facts.source_interaction_id,
-                "customer_id": customer_id,
+                "customer_id": linked.customer_id,
+                "customer_link_id": linked.link_id,
                 "type": facts.type,
                 "channel": facts.channel,
                 "occurred_at": facts.occurred_at,

@@ -178,6 +178,8 @@ class Order(Base):
     source_system: Mapped[str] = mapped_column(String(20))
     source_order_id: Mapped[str] = mapped_column(String(60))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("golden_customer.id"))
+    # The source customer the order names: the profile follows its link through merges.
+    customer_link_id: Mapped[int | None] = mapped_column(ForeignKey("identity_link.id"), index=True)
     channel: Mapped[OrderChannel] = mapped_column(str_enum(OrderChannel))
     store_id: Mapped[str | None] = mapped_column(ForeignKey("store.id"))
     associate_id: Mapped[str | None] = mapped_column(String(20))
@@ -231,6 +233,7 @@ class Interaction(Base):
     source_system: Mapped[str] = mapped_column(String(20))
     source_interaction_id: Mapped[str] = mapped_column(String(60))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("golden_customer.id"))
+    customer_link_id: Mapped[int | None] = mapped_column(ForeignKey("identity_link.id"), index=True)
     type: Mapped[str] = mapped_column(String(30))
     channel: Mapped[str] = mapped_column(String(20))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -124,6 +124,16 @@ def derive_profile(candidates: Sequence[Candidate]) -> DerivedProfile:
     return DerivedProfile(values=values, lineage=lineage)
 
 
+def golden_values(candidates: Sequence[Candidate], now: datetime) -> dict[str, Any]:
+    """Return the golden_customer columns derived from a person's records, lineage included."""
+    derived = derive_profile(candidates)
+    values = dict(derived.values)
+    values["tier"] = values["tier"] or "standard"
+    values["lineage"] = derived.lineage
+    values["updated_at"] = now
+    return values
+
+
 def _from_one(candidate: Candidate) -> DerivedProfile:
     """Derive a profile from its only record: the common case of a first load, made cheap."""
     facts = candidate.facts

@@ -1,0 +1,1 @@
+"""Domain events: the CloudEvents envelope and the transactional outbox."""
