@@ -1,0 +1,552 @@
+"""Merge golden profiles and unmerge them: set-based writes, each with its audit entry and event.
+
+A merge re-points the merged profile's source records (identity links) to
+the survivor, moves what hangs off the profile (orders, interactions,
+consents, store and associate ties), re-derives the survivor's values from
+all its records (survivorship), marks the merged profile "merged into" the
+survivor, and writes a merge event holding both profiles as they were and
+every field's before and after. Unmerge reads that event back.
+
+Everything moved is found through the source records, not copied: an order
+belongs to the profile of the link of the customer it names. So an order
+that arrived after a merge still goes back with its customer on unmerge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    MetaData,
+    Table,
+    bindparam,
+    select,
+    text,
+    update,
+)
+
+from amigo.core.db import JSONType, UTCDateTime, table_of
+from amigo.core.errors import InvalidInputError, NotFoundError
+from amigo.core.sql import (
+    bulk_insert,
+    insert_ignore,
+    insert_returning,
+    insert_returning_ids,
+    is_one_of,
+)
+from amigo.events.service import DomainEvent, emit_events
+from amigo.identity.models import (
+    DistinctDecision,
+    DistinctDecisionMember,
+    IdentityLink,
+    MergeEvent,
+)
+from amigo.identity.snapshot import facts_from_snapshot
+from amigo.profiles.models import CustomerStatus, GoldenCustomer
+from amigo.profiles.survivorship import ADDRESS_FIELDS, SCALAR_FIELDS, Candidate, golden_values
+
+links = table_of(IdentityLink)
+golden = table_of(GoldenCustomer)
+merge_events = table_of(MergeEvent)
+# The golden fields a merge can change: what its audit entry shows before and after.
+PROFILE_FIELDS = (*SCALAR_FIELDS, "email_match_key", *ADDRESS_FIELDS, "origin")
+
+
+@dataclass(frozen=True)
+class MergeStep:
+    """One profile to merge into a survivor, with what justified it."""
+
+    merged_id: int
+    rule: str
+    probability: float | None = None
+    match_weight: float | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """Profiles that are one person: the survivor and those merged into it."""
+
+    survivor_id: int
+    steps: tuple[MergeStep, ...]
+
+
+@dataclass(frozen=True)
+class MergeContext:
+    """Who merges, when, within which resolution run, with which model."""
+
+    actor: str
+    now: datetime
+    run_id: int | None = None
+    model_version: int | None = None
+    reason: str | None = None
+
+
+# ---------------------------------------------------------------- temporary tables
+
+
+def _temporary(connection: Connection, name: str, *columns: Column[Any]) -> Table:
+    """Create an empty temporary table for this transaction (dropped first if left over)."""
+    connection.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    table = Table(
+        name,
+        MetaData(),
+        *columns,
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    table.create(connection)
+    return table
+
+
+def _id_table(connection: Connection, name: str, ids: Iterable[int]) -> Table:
+    table = _temporary(connection, name, Column("id", BigInteger, primary_key=True))
+    bulk_insert(connection, table, [{"id": i} for i in sorted(set(ids))])
+    return table
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _profiles(connection: Connection, affected: Table) -> dict[int, Any]:
+    rows = connection.execute(select(golden).join(affected, affected.c.id == golden.c.id))
+    return {row.id: row for row in rows}
+
+
+def _links_of(connection: Connection, affected: Table) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = {}
+    for row in connection.execute(
+        select(links).join(affected, affected.c.id == links.c.customer_id).order_by(links.c.id)
+    ):
+        found.setdefault(row.customer_id, []).append(row)
+    return found
+
+
+def profile_state(row: Any) -> dict[str, Any]:
+    """Return a golden profile's values, lineage and status as JSON, for the audit."""
+    state = {name: _jsonable(getattr(row, name)) for name in PROFILE_FIELDS}
+    state["external_id"] = row.external_id
+    state["status"] = str(row.status)
+    state["merged_into_id"] = row.merged_into_id
+    state["lineage"] = row.lineage
+    return state
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def derive_from_links(linked: Sequence[Any], now: datetime) -> dict[str, Any]:
+    """Return a profile's golden values from the snapshots of its links (survivorship)."""
+    candidates = [
+        Candidate(
+            facts_from_snapshot(link, str(link.source_system), link.source_id), link.record_id
+        )
+        for link in linked
+        if link.record_id is not None
+    ]
+    if not candidates:
+        raise InvalidInputError("a profile without any source record cannot be derived")
+    return golden_values(candidates, now)
+
+
+# ---------------------------------------------------------------- writing
+
+
+_VALUE_COLUMNS = (*PROFILE_FIELDS, "lineage", "updated_at")
+
+
+def _write_profiles(connection: Connection, values_by_id: dict[int, dict[str, Any]]) -> None:
+    """Write re-derived golden values (one UPDATE ... FROM a temporary table)."""
+    if not values_by_id:
+        return
+    columns = [Column("id", BigInteger, primary_key=True)]
+    for name in _VALUE_COLUMNS:
+        column = golden.c[name]
+        kind = JSONType if name == "lineage" else column.type
+        columns.append(Column(name, kind))
+    staged = _temporary(connection, "amigo_profile_values", *columns)
+    bulk_insert(connection, staged, [{"id": i, **v} for i, v in values_by_id.items()])
+    assignments = ", ".join(f"{name} = v.{name}" for name in _VALUE_COLUMNS)
+    connection.execute(
+        text(
+            f"UPDATE golden_customer SET {assignments} "  # noqa: S608 - names from the schema
+            "FROM amigo_profile_values AS v WHERE golden_customer.id = v.id"
+        )
+    )
+
+
+def rebuild_store_links(connection: Connection, affected: Table) -> None:
+    """Re-derive the store and associate ties of the given profiles from their records and orders.
+
+    Preferred store: the golden profile's. Visited: every store the profile
+    bought in, since the first purchase. Associates: those the records name.
+    """
+    name = affected.name  # a temporary table of ours, not input
+    for table in ("customer_store", "customer_associate"):
+        connection.execute(
+            text(f"DELETE FROM {table} WHERE customer_id IN (SELECT id FROM {name})")  # noqa: S608
+        )
+    connection.execute(
+        text(
+            "INSERT INTO customer_store (customer_id, store_id, relation, since) "  # noqa: S608
+            "SELECT g.id, g.preferred_store_id, 'preferred', "
+            " (SELECT min(coalesce(l.source_created_at, l.observed_at)) FROM identity_link l "
+            "  WHERE l.customer_id = g.id AND l.preferred_store_id = g.preferred_store_id) "
+            f"FROM golden_customer g JOIN {name} a ON a.id = g.id "
+            "WHERE g.preferred_store_id IS NOT NULL AND g.status = 'active'"
+        )
+    )
+    connection.execute(
+        text(
+            "INSERT INTO customer_store (customer_id, store_id, relation, since) "  # noqa: S608
+            "SELECT o.customer_id, o.store_id, 'visited', min(o.ordered_at) "
+            f"FROM customer_order o JOIN {name} a ON a.id = o.customer_id "
+            "WHERE o.store_id IS NOT NULL GROUP BY o.customer_id, o.store_id"
+        )
+    )
+    connection.execute(
+        text(
+            "INSERT INTO customer_associate (customer_id, associate_id, assigned_since) "  # noqa: S608
+            "SELECT l.customer_id, l.associate_id, min(coalesce(l.source_created_at, l.observed_at)) "
+            f"FROM identity_link l JOIN {name} a ON a.id = l.customer_id "
+            "WHERE l.associate_id IS NOT NULL GROUP BY l.customer_id, l.associate_id"
+        )
+    )
+
+
+def _repoint_by_links(connection: Connection, moved: Table) -> None:
+    """Point orders, interactions and consents at the profile their source customer's link is in."""
+    for table in ("customer_order", "interaction"):
+        connection.execute(
+            text(
+                f"UPDATE {table} SET customer_id = l.customer_id "  # noqa: S608
+                f"FROM identity_link AS l, {moved.name} AS m "
+                f"WHERE m.id = l.id AND {table}.customer_link_id = l.id"
+            )
+        )
+    connection.execute(
+        text(
+            "UPDATE raw_consent SET customer_id = l.customer_id "  # noqa: S608
+            f"FROM identity_link AS l, {moved.name} AS m "
+            "WHERE m.id = l.id AND raw_consent.source_system = l.source_system "
+            "AND raw_consent.source_id = l.source_id"
+        )
+    )
+
+
+def apply_merges(
+    connection: Connection, plans: Sequence[MergePlan], context: MergeContext
+) -> list[int]:
+    """Merge each plan's profiles into its survivor; return the merge events' ids.
+
+    Every profile must be active and appear in one plan only.
+    """
+    plans = [plan for plan in plans if plan.steps]
+    if not plans:
+        return []
+    survivor_of = {step.merged_id: plan.survivor_id for plan in plans for step in plan.steps}
+    involved = set(survivor_of) | {plan.survivor_id for plan in plans}
+    affected = _id_table(connection, "amigo_affected", involved)
+    before = _profiles(connection, affected)
+    for profile_id in involved:
+        row = before.get(profile_id)
+        if row is None:
+            raise NotFoundError(f"no golden customer with id {profile_id}")
+        if row.status != CustomerStatus.ACTIVE:
+            raise InvalidInputError(
+                f"golden customer {row.external_id} is {row.status}, not active: it cannot be merged"
+            )
+    linked = _links_of(connection, affected)
+
+    # 1. The source records move: links, then what hangs off them.
+    merge_map = _temporary(
+        connection,
+        "amigo_merge_map",
+        Column("merged_id", BigInteger, primary_key=True),
+        Column("survivor_id", BigInteger),
+    )
+    bulk_insert(
+        connection,
+        merge_map,
+        [{"merged_id": m, "survivor_id": s} for m, s in sorted(survivor_of.items())],
+    )
+    moved_ids = [link.id for m in survivor_of for link in linked.get(m, [])]
+    connection.execute(
+        text(
+            "UPDATE identity_link SET customer_id = m.survivor_id "
+            "FROM amigo_merge_map AS m WHERE identity_link.customer_id = m.merged_id"
+        )
+    )
+    moved = _id_table(connection, "amigo_moved_links", moved_ids)
+    _repoint_by_links(connection, moved)
+
+    # 2. Survivors re-derived from all their records; the merged point to them.
+    new_values: dict[int, dict[str, Any]] = {}
+    for plan in plans:
+        records = list(linked.get(plan.survivor_id, []))
+        for step in plan.steps:
+            records += linked.get(step.merged_id, [])
+        new_values[plan.survivor_id] = derive_from_links(records, context.now)
+    _write_profiles(connection, new_values)
+    connection.execute(
+        text(
+            "UPDATE golden_customer SET status = 'merged', merged_into_id = m.survivor_id, "
+            "updated_at = :now FROM amigo_merge_map AS m WHERE golden_customer.id = m.merged_id"
+        ).bindparams(bindparam("now", context.now, type_=UTCDateTime())),
+    )
+    rebuild_store_links(connection, affected)
+
+    # 3. The audit entries and the events.
+    event_rows: list[dict[str, Any]] = []
+    for plan in plans:
+        survivor = before[plan.survivor_id]
+        survivor_state = profile_state(survivor)
+        after = new_values[plan.survivor_id]
+        changes = {
+            name: [survivor_state[name], _jsonable(after[name])]
+            for name in PROFILE_FIELDS
+            if survivor_state[name] != _jsonable(after[name])
+        }
+        for step in plan.steps:
+            event_rows.append(
+                {
+                    "run_id": context.run_id,
+                    "survivor_id": plan.survivor_id,
+                    "merged_id": step.merged_id,
+                    "actor": context.actor,
+                    "rule": step.rule,
+                    "model_version": context.model_version,
+                    "probability": step.probability,
+                    "match_weight": step.match_weight,
+                    "evidence": step.evidence,
+                    "survivor_before": survivor_state,
+                    "merged_before": profile_state(before[step.merged_id]),
+                    "field_changes": changes,
+                    "moved_link_ids": [link.id for link in linked.get(step.merged_id, [])],
+                    "reason": context.reason,
+                    "merged_at": context.now,
+                }
+            )
+    event_ids = _insert_merge_events(connection, event_rows)
+    emit_events(
+        connection,
+        [
+            _merged_event(row, event_id, before)
+            for row, event_id in zip(event_rows, event_ids, strict=True)
+        ],
+        now=context.now,
+    )
+    return event_ids
+
+
+def _merged_event(row: dict[str, Any], event_id: int, before: dict[int, Any]) -> DomainEvent:
+    survivor, merged = before[int(row["survivor_id"])], before[int(row["merged_id"])]
+    return DomainEvent(
+        type="customer.merged",
+        subject=survivor.external_id,
+        data={
+            "merge_event_id": event_id,
+            "survivor": survivor.external_id,
+            "merged": merged.external_id,
+            "rule": row["rule"],
+            "probability": row["probability"],
+            "fields_changed": sorted(row["field_changes"]),
+        },
+    )
+
+
+def _insert_merge_events(connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert merge events and return their ids, in the order of the rows."""
+    if connection.dialect.name == "sqlite":
+        # The write lock is ours until commit: the new rows take the next rowids.
+        bulk_insert(connection, merge_events, rows)
+        last = int(connection.execute(text("SELECT max(id) FROM merge_event")).scalar_one())
+        return list(range(last - len(rows) + 1, last + 1))
+    # A profile is merged once per statement: its id keys the returned rows.
+    returned = dict(insert_returning(connection, merge_events, rows, ("merged_id", "id")))
+    return [int(returned[row["merged_id"]]) for row in rows]
+
+
+# ---------------------------------------------------------------- unmerge
+
+
+def holder_of(connection: Connection, customer_id: int) -> int:
+    """Return the active profile a (possibly merged) profile now lives in."""
+    seen = set()
+    current = customer_id
+    while current not in seen:
+        seen.add(current)
+        row = connection.execute(
+            select(golden.c.status, golden.c.merged_into_id).where(golden.c.id == current)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no golden customer with id {current}")
+        if row.status != CustomerStatus.MERGED.value or row.merged_into_id is None:
+            return current
+        current = int(row.merged_into_id)
+    return current
+
+
+def unmerge(connection: Connection, merge_event_id: int, context: MergeContext) -> tuple[int, int]:
+    """Undo a merge: the merged profile gets its records back; return (restored, holder).
+
+    Records a "not the same person" decision between the two sides, which
+    every later resolution respects.
+    """
+    event = connection.execute(
+        select(merge_events).where(merge_events.c.id == merge_event_id)
+    ).first()
+    if event is None:
+        raise NotFoundError(f"no merge event {merge_event_id}")
+    if event.unmerged_at is not None:
+        raise InvalidInputError(
+            f"merge {merge_event_id} was already undone on {event.unmerged_at:%Y-%m-%d %H:%M} "
+            f"by {event.unmerged_by}"
+        )
+    holder = holder_of(connection, event.survivor_id)
+    restored = int(event.merged_id)
+    moved_ids: list[int] = []
+    for condition in is_one_of(connection, links.c.id, list(event.moved_link_ids)):
+        moved_ids += [
+            int(i)
+            for i in connection.scalars(
+                select(links.c.id).where(condition, links.c.customer_id == holder)
+            )
+        ]
+    if not moved_ids:
+        raise InvalidInputError(
+            f"merge {merge_event_id}: none of its source records is still in profile {holder}"
+        )
+    affected = _id_table(connection, "amigo_affected", [holder, restored])
+    moved = _id_table(connection, "amigo_moved_links", moved_ids)
+    connection.execute(
+        update(links).where(links.c.id.in_(select(moved.c.id))).values(customer_id=restored)
+    )
+    _repoint_by_links(connection, moved)
+    linked = _links_of(connection, affected)
+    if not linked.get(holder):
+        raise InvalidInputError(
+            f"merge {merge_event_id}: unmerging would leave profile {holder} empty"
+        )
+    _write_profiles(
+        connection,
+        {
+            holder: derive_from_links(linked[holder], context.now),
+            restored: derive_from_links(linked[restored], context.now),
+        },
+    )
+    connection.execute(
+        update(golden)
+        .where(golden.c.id == restored)
+        .values(status=CustomerStatus.ACTIVE.value, merged_into_id=None)
+    )
+    rebuild_store_links(connection, affected)
+    connection.execute(
+        update(merge_events)
+        .where(merge_events.c.id == merge_event_id)
+        .values(unmerged_at=context.now, unmerged_by=context.actor, unmerge_reason=context.reason)
+    )
+    record_distinct(
+        connection,
+        [link.id for link in linked[holder]],
+        moved_ids,
+        context,
+        origin="unmerge",
+        merge_event_id=merge_event_id,
+    )
+    external: dict[int, str] = {
+        int(row.id): str(row.external_id)
+        for row in connection.execute(
+            select(golden.c.id, golden.c.external_id).where(golden.c.id.in_([holder, restored]))
+        )
+    }
+    emit_events(
+        connection,
+        [
+            DomainEvent(
+                type="customer.unmerged",
+                subject=external[holder],
+                data={
+                    "merge_event_id": merge_event_id,
+                    "survivor": external[holder],
+                    "restored": external[restored],
+                    "moved_source_records": len(moved_ids),
+                },
+            )
+        ],
+        now=context.now,
+    )
+    return restored, holder
+
+
+def record_distinct(
+    connection: Connection,
+    side_0: Sequence[int],
+    side_1: Sequence[int],
+    context: MergeContext,
+    *,
+    origin: str,
+    merge_event_id: int | None = None,
+    review_id: int | None = None,
+) -> int:
+    """Record that the records of one side are not the same person as those of the other."""
+    decision_id = insert_returning_ids(
+        connection,
+        table_of(DistinctDecision),
+        [
+            {
+                "actor": context.actor,
+                "reason": context.reason,
+                "origin": origin,
+                "merge_event_id": merge_event_id,
+                "review_id": review_id,
+                "decided_at": context.now,
+            }
+        ],
+    )[0]
+    insert_ignore(
+        connection,
+        table_of(DistinctDecisionMember),
+        [{"decision_id": decision_id, "link_id": i, "side": 0} for i in side_0]
+        + [
+            {"decision_id": decision_id, "link_id": i, "side": 1}
+            for i in side_1
+            if i not in set(side_0)
+        ],
+    )
+    return decision_id
+
+
+def separations(connection: Connection) -> list[tuple[list[int], list[int]]]:
+    """Return every "not the same person" decision as its two sets of link ids."""
+    sides: dict[int, tuple[list[int], list[int]]] = {}
+    members = table_of(DistinctDecisionMember)
+    for decision_id, link_id, side in connection.execute(
+        select(members.c.decision_id, members.c.link_id, members.c.side).order_by(
+            members.c.decision_id, members.c.link_id
+        )
+    ):
+        sides.setdefault(decision_id, ([], []))[int(side)].append(int(link_id))
+    return list(sides.values())
+
+
+__all__ = [
+    "MergeContext",
+    "MergePlan",
+    "MergeStep",
+    "apply_merges",
+    "derive_from_links",
+    "holder_of",
+    "profile_state",
+    "rebuild_store_links",
+    "record_distinct",
+    "separations",
+    "unmerge",
+]
