@@ -16,10 +16,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from sqlalchemy import Engine
 
 from amigo.cli.common import console, get_engine, user_errors
 from amigo.core.config import get_settings
+from amigo.core.db import unit_of_work
 from amigo.core.migrate import upgrade
+from amigo.identity.service import resolve_after_load
 from amigo.ingest.service import FileStats, LoadReport, load_directory
 
 
@@ -63,6 +66,32 @@ def _summary(report: LoadReport, elapsed: float) -> Table:
             style=style,
         )
     return table
+
+
+def _resolve_what_changed(engine: Engine, report: LoadReport) -> None:
+    """Resolve the load's new and changed customers against existing profiles (a model needed)."""
+    if report.started_at is None:
+        return
+    with unit_of_work(engine) as session:
+        after = resolve_after_load(session=session, since=report.started_at)
+    if not after.changed:
+        return
+    if after.skipped == "no model":
+        console.print(
+            f"{after.changed:,} new or changed customer records: run "
+            "[bold]amigo identity resolve[/] to find who is who (it trains the match model)."
+        )
+    elif after.skipped == "too many":
+        console.print(
+            f"{after.changed:,} new or changed customer records, too many to resolve one by "
+            "one: run [bold]amigo identity resolve[/]."
+        )
+    elif after.outcome is not None:
+        outcome = after.outcome
+        console.print(
+            f"Identity: {outcome.records:,} new or changed customer records resolved against "
+            f"existing profiles: {outcome.merges:,} merged, {outcome.queued:,} queued for review."
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -115,6 +144,7 @@ def register(app: typer.Typer) -> None:
             console.print("[yellow]Resumed an interrupted load of this directory.[/]")
         console.print(_summary(report, time.perf_counter() - started))
         console.print(f"Raw consent statements recorded (phase 4): {report.raw_consents:,}")
+        _resolve_what_changed(engine, report)
         rejected = report.total.rejected
         if rejected:
             console.print(

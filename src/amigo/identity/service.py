@@ -6,6 +6,7 @@ transaction (``amigo.core.db.unit_of_work``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,8 @@ from amigo.core.config import IdentitySettings, get_settings
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError, NotFoundError
 from amigo.core.sql import insert_returning_ids
-from amigo.identity.matching import MatchingError, TrainedModel, train_model
+from amigo.identity.incremental import IncrementalOutcome, resolve_links
+from amigo.identity.matching import MatchingError, PairScorer, TrainedModel, train_model
 from amigo.identity.merging import (
     MergeContext,
     MergePlan,
@@ -206,6 +208,103 @@ def resolve_repository(
         outcome=outcome,
         snapshots_filled=filled,
     )
+
+
+# ---------------------------------------------------------------- incremental resolution
+
+
+def changed_links(*, session: Session, since: datetime) -> list[int]:
+    """Return the source records whose snapshot was written at or after an instant."""
+    return [
+        int(link_id)
+        for link_id in session.scalars(
+            select(IdentityLink.id)
+            .where(IdentityLink.updated_at >= since, IdentityLink.record_id.is_not(None))
+            .order_by(IdentityLink.id)
+        )
+    ]
+
+
+def resolve_new_records(
+    *,
+    session: Session,
+    link_ids: Sequence[int],
+    actor: str = "incremental resolution",
+    settings: IdentitySettings | None = None,
+) -> IncrementalOutcome | None:
+    """Resolve new or changed source records against existing profiles; None without a model."""
+    settings = settings or get_settings().identity
+    model = active_model(session=session)
+    if model is None or not link_ids:
+        return None
+    thresholds = thresholds_of(settings)
+    now = utcnow()
+    run_id = _start_run(session, RunKind.INCREMENTAL, actor, now)
+    scorer = _scorer(model)
+    outcome = resolve_links(
+        session.connection(),
+        link_ids,
+        model=model.settings,
+        model_version=model.version,
+        thresholds=thresholds,
+        context=MergeContext(actor=actor, now=now, run_id=run_id, model_version=model.version),
+        scorer=scorer,
+    )
+    session.connection().execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(
+            model_version=model.version,
+            finished_at=utcnow(),
+            stats={
+                "records": outcome.records,
+                "candidate_pairs": outcome.candidates,
+                "merges": outcome.merges,
+                "queued": outcome.queued,
+            },
+        )
+    )
+    return outcome
+
+
+INCREMENTAL_LIMIT = 50_000  # beyond, one batch run beats that many single resolutions
+
+
+@dataclass(frozen=True)
+class AfterLoad:
+    """What resolving a load's new and changed records did, or why it did not run."""
+
+    changed: int
+    outcome: IncrementalOutcome | None
+    skipped: str | None = None  # "no model", "disabled", "too many"
+
+
+def resolve_after_load(
+    *, session: Session, since: datetime, settings: IdentitySettings | None = None
+) -> AfterLoad:
+    """Resolve the source records a load wrote, if a model exists and they are not too many."""
+    settings = settings or get_settings().identity
+    changed = changed_links(session=session, since=since)
+    if not settings.incremental:
+        return AfterLoad(len(changed), None, "disabled")
+    if active_model(session=session) is None:
+        return AfterLoad(len(changed), None, "no model")
+    if len(changed) > INCREMENTAL_LIMIT:
+        return AfterLoad(len(changed), None, "too many")
+    outcome = resolve_new_records(session=session, link_ids=changed, settings=settings)
+    return AfterLoad(len(changed), outcome)
+
+
+_SCORERS: dict[tuple[int, datetime], PairScorer] = {}
+
+
+def _scorer(model: MatchModel) -> PairScorer:
+    """Return the scorer of a saved model, built once per process and version."""
+    key = (model.version, model.created_at)
+    if key not in _SCORERS:
+        _SCORERS.clear()
+        _SCORERS[key] = PairScorer(model.settings)
+    return _SCORERS[key]
 
 
 # ---------------------------------------------------------------- manual merge and unmerge
@@ -424,9 +523,11 @@ def ensure_active(*, session: Session, customer_id: int) -> GoldenCustomer:
 
 
 __all__ = [
+    "AfterLoad",
     "ResolveSummary",
     "accept_review",
     "active_model",
+    "changed_links",
     "get_model",
     "get_review",
     "merge_history",
@@ -434,6 +535,8 @@ __all__ = [
     "pending_review_count",
     "pending_reviews",
     "reject_review",
+    "resolve_after_load",
+    "resolve_new_records",
     "resolve_repository",
     "review_sides",
     "save_model",

@@ -101,6 +101,7 @@ class LoadReport:
     resumed: bool
     files: list[FileStats] = field(default_factory=list)
     raw_consents: int = 0  # consent statements recorded with this run's customer records
+    started_at: datetime | None = None  # when the batch began (its first run, if resumed)
 
     @property
     def total(self) -> FileStats:
@@ -691,6 +692,10 @@ def load_directory(
     opened = open_export_files(directory, encoding=encoding)
     batch_id, saved = _start_or_resume(engine, directory)
     report = LoadReport(batch_id=batch_id, directory=directory, resumed=bool(saved))
+    with engine.connect() as connection:
+        report.started_at = connection.scalar(
+            select(table_of(LoadBatch).c.started_at).where(table_of(LoadBatch).c.id == batch_id)
+        )
     progress = _PartsProgress(
         progress or _NoProgress(), {spec.path: spec.parts for spec, _ in opened}
     )
