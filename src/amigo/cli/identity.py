@@ -18,8 +18,17 @@ from rich.table import Table
 
 from amigo.cli import identity_review
 from amigo.cli.common import console, get_engine, user_errors
+from amigo.core.config import get_settings
 from amigo.core.db import unit_of_work
+from amigo.core.errors import InvalidInputError
 from amigo.core.migrate import upgrade
+from amigo.identity.dedupe import (
+    CANONICAL_COLUMNS,
+    dedupe,
+    parse_column_map,
+    read_people,
+    write_result,
+)
 from amigo.identity.evaluation import evaluate, read_truth
 from amigo.identity.matching import level_weights
 from amigo.identity.service import (
@@ -30,6 +39,7 @@ from amigo.identity.service import (
     resolve_repository,
     unmerge_profiles,
 )
+from amigo.quality.addresses import normalize_country
 
 app = typer.Typer(help="Identity graph: one golden profile per person.", no_args_is_help=True)
 app.add_typer(identity_review.app, name="review")
@@ -114,6 +124,74 @@ def _print_summary(summary: ResolveSummary, seconds: float) -> None:
         )
     if outcome.queued:
         console.print("Decide on the doubtful pairs with [bold]amigo identity review[/].")
+
+
+@app.command("dedupe")
+@user_errors
+def dedupe_command(
+    *,
+    people: Path = typer.Argument(..., help="CSV of people (comma, semicolon or tab separated)."),
+    out: Path = typer.Option(..., "-o", "--out", help="CSV to write: id, cluster, probability."),
+    link: Path | None = typer.Option(
+        None, "--link", help="A second file: link its records to the first's instead of deduping."
+    ),
+    id_column: str = typer.Option("record_id", "--id-column", help="The column of record ids."),
+    column_map: str | None = typer.Option(
+        None,
+        "--column-map",
+        help="Canonical names of your columns: first_name=prenom,email=mail,... Canonical: "
+        + ", ".join(CANONICAL_COLUMNS),
+    ),
+    country: str | None = typer.Option(
+        None,
+        "--country",
+        help="Country of rows that name none (ISO code): how to read national phone numbers.",
+    ),
+    threshold: float | None = typer.Option(
+        None,
+        min=0.0,
+        max=1.0,
+        help="Link probability to join (default AMIGO_IDENTITY_AUTO_MERGE_THRESHOLD).",
+    ),
+) -> None:
+    """Find the same people in any CSV file (or across two) with a model trained on the file.
+
+    Reads any subset of first_name, last_name, email, phone, birth_date,
+    address_line1, address_line2, postal_code, city, region, country (other
+    columns are ignored) and writes each record's id, its cluster id (the
+    cluster's first record id) and the probability of the link that put it
+    there (empty for a record alone).
+    """
+    mapping = parse_column_map(column_map)
+    region = normalize_country(country).value if country else None
+    if country and region is None:
+        raise InvalidInputError(f"--country {country!r} is not a country code or name")
+    files = [read_people(people, id_column=id_column, column_map=mapping, default_country=region)]
+    if link is not None:
+        files.append(
+            read_people(link, id_column=id_column, column_map=mapping, default_country=region)
+        )
+    settings = get_settings().identity
+    started = time.perf_counter()
+    columns = (TextColumn("{task.description:<44}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        stages = _RichStages(progress)
+        result = dedupe(
+            files,
+            auto_threshold=settings.auto_merge_threshold if threshold is None else threshold,
+            seed=settings.seed,
+            backend=settings.backend,
+            on_step=stages.stage,
+        )
+        stages.close()
+    write_result(result, out)
+    duplicates = result.records - result.clusters
+    console.print(
+        f"{result.records:,} records in {result.clusters:,} clusters "
+        f"({duplicates:,} {'linked' if link else 'duplicates'}; largest cluster "
+        f"{result.largest} records; {result.pairs_scored:,} pairs scored) in "
+        f"{time.perf_counter() - started:.1f} s. Written to {out}."
+    )
 
 
 @app.command("evaluate")

@@ -242,12 +242,15 @@ def train_model(
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     for block in _TRAINING_BLOCKS:
         step(f"expectation maximisation on {block}")
+        before = linker.misc.save_model_to_json()
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 block, fix_u_probabilities=True, estimate_without_term_frequencies=True
             )
-        except Exception as error:  # a block with no pair at all on small data
+        except Exception as error:  # a block with no pair at all (small or sparse data)
             logging.getLogger(__name__).info("EM on %s skipped: %s", block, error)
+            # Splink leaves the comparisons of a failed session out of the model.
+            linker = _linker(tables, before, backend)
     model = smooth(linker.misc.save_model_to_json())
     return TrainedModel(
         settings=model,
