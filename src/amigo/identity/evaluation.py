@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,11 +94,17 @@ def evaluate(connection: Connection, truth: dict[RecordKey, str]) -> Evaluation:
     links = connection.execute(
         select(IdentityLink.source_system, IdentityLink.source_id, IdentityLink.customer_id)
     )
-    profile_of: dict[RecordKey, int] = {
-        (str(system), source_id): customer_id
-        for system, source_id, customer_id in links
-        if (str(system), source_id) in truth
-    }
+    return evaluate_clusters(
+        {(str(system), source_id): customer_id for system, source_id, customer_id in links},
+        truth,
+    )
+
+
+def evaluate_clusters(
+    clusters: Mapping[RecordKey, Hashable], truth: dict[RecordKey, str]
+) -> Evaluation:
+    """Compare any clustering of source records (record -> cluster id) with the true persons."""
+    profile_of = {key: cluster for key, cluster in clusters.items() if key in truth}
     pairs = Counter((profile_of[key], truth[key]) for key in profile_of)
     profile_sizes = Counter(profile for profile, _person in pairs.elements())
     person_sizes = Counter(person for _profile, person in pairs.elements())
@@ -129,4 +135,4 @@ def _pairs(sizes: Iterable[int]) -> int:
     return sum(n * (n - 1) // 2 for n in sizes)
 
 
-__all__ = ["Evaluation", "evaluate", "read_truth"]
+__all__ = ["Evaluation", "evaluate", "evaluate_clusters", "read_truth"]

@@ -1,0 +1,229 @@
+"""Identity resolution: quality against the truth (beside plain Splink), batch time, incremental latency.
+
+    # Quality at the default noise and at twice of it, AMIgo beside plain Splink,
+    # and the auto-merge threshold sweep that chose the default:
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_identity.py quality --customers 100000
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_identity.py quality --customers 100000 \\
+        --noise-scale 2
+    # Batch resolution of a loaded repository (`amigo identity resolve` as a child
+    # process: wall time and peak memory), then its quality:
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_identity.py resolve \\
+        --database sqlite:///bench-data/bench.db --truth bench-data/export-1200000-42/truth.csv
+    # Incremental resolution of new records against a resolved repository:
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_identity.py incremental \\
+        --database sqlite:///bench-data/bench.db --records 1000
+
+Figures are printed as `name key=value ...` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from plain_splink import plain_splink_clusters, read_plain_records
+from sqlalchemy import select
+
+from amigo.core.config import IdentitySettings
+from amigo.core.db import make_engine, unit_of_work
+from amigo.identity.evaluation import Evaluation, evaluate, evaluate_clusters, read_truth
+from amigo.identity.matching import train_model
+from amigo.identity.models import IdentityLink
+from amigo.identity.resolution import Thresholds, plan_clusters, read_records, score_pairs
+from amigo.identity.service import changed_links, resolve_new_records
+from amigo.ingest.service import load_directory
+from amigo.synth import generate
+from amigo.synth.options import NoiseOptions
+
+SWEEP = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
+
+
+def _figures(name: str, result: Evaluation, **extra: object) -> None:
+    details = " ".join(f"{k}={v}" for k, v in extra.items())
+    print(
+        f"{name} precision={result.pairwise_precision:.4%} recall={result.pairwise_recall:.4%} "
+        f"f1={result.pairwise_f1:.4%} cluster_precision={result.cluster_precision:.4%} "
+        f"cluster_recall={result.cluster_recall:.4%} largest={result.largest_profile} "
+        f"predicted_pairs={result.predicted_pairs} true_pairs={result.true_pairs} {details}",
+        flush=True,
+    )
+
+
+def _child(command: list[str], database: str) -> tuple[float, float]:
+    """Run an `amigo` command as a child process; return (seconds, peak RSS MiB)."""
+    env = {**os.environ, "AMIGO_DATABASE_URL": database, "COLUMNS": "120"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "amigo.cli", *command], env=env, check=True)
+    elapsed = time.perf_counter() - started
+    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return elapsed, peak / 1024
+
+
+def quality(args: argparse.Namespace) -> None:
+    """Generate, load, and measure AMIgo's resolution (threshold sweep) beside plain Splink."""
+    suffix = f"-noise{args.noise_scale:g}" if args.noise_scale != 1 else ""
+    export = args.data / f"export-{args.customers}-{args.seed}{suffix}"
+    if not (export / "truth.csv").exists():
+        noise = NoiseOptions().scaled(args.noise_scale)
+        generate(customers=args.customers, seed=args.seed, out_dir=export, noise=noise)
+    database = args.data / f"identity-{args.customers}{suffix}.db"
+    for extra in ("", "-wal", "-shm"):
+        Path(f"{database}{extra}").unlink(missing_ok=True)
+    url = f"sqlite:///{database.resolve()}"
+    seconds, _ = _child(["load", str(export)], url)
+    print(f"load customers={args.customers} noise_scale={args.noise_scale:g} seconds={seconds:.1f}")
+    truth = read_truth(export / "truth.csv")
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        records = read_records(connection)
+        plain_table, plain_keys = read_plain_records(connection)
+        link_keys = {
+            row.id: (str(row.source_system), row.source_id)
+            for row in connection.execute(
+                select(IdentityLink.id, IdentityLink.source_system, IdentityLink.source_id)
+            )
+        }
+    started = time.perf_counter()
+    model = train_model([records.table()], seed=args.seed).settings
+    trained = time.perf_counter() - started
+    pairs = score_pairs(records, model, Thresholds(auto=0.99, review=0.5))
+    scored = time.perf_counter() - started
+    print(
+        f"amigo train_seconds={trained:.1f} train_and_score_seconds={scored:.1f} pairs={len(pairs)}"
+    )
+    for auto in SWEEP:
+        thresholds = Thresholds(auto=auto, review=0.5)
+        outcome, _ = plan_clusters(records, pairs, thresholds, [])
+        clusters = {
+            link_keys[records.link_ids[position]]: root
+            for position, root in enumerate(outcome.roots)
+        }
+        _figures("amigo", evaluate_clusters(clusters, truth), auto_merge_threshold=auto)
+    started = time.perf_counter()
+    plain = plain_splink_clusters(plain_table, seed=args.seed)
+    plain_seconds = time.perf_counter() - started
+    _figures(
+        "plain_splink",
+        evaluate_clusters(dict(zip(plain_keys, plain, strict=True)), truth),
+        seconds=f"{plain_seconds:.1f}",
+    )
+    engine.dispose()
+
+
+def resolve(args: argparse.Namespace) -> None:
+    """Time `amigo identity resolve` on a loaded repository, then measure its quality."""
+    seconds, peak = _child(
+        ["identity", "resolve", *(["--retrain"] if args.retrain else [])], args.database
+    )
+    print(f"resolve seconds={seconds:.1f} peak_rss_mib={peak:.0f}", flush=True)
+    engine = make_engine(args.database)
+    with engine.connect() as connection:
+        _figures("resolved", evaluate(connection, read_truth(args.truth)))
+    engine.dispose()
+
+
+def incremental(args: argparse.Namespace) -> None:
+    """Add new records of existing people as a web-form export; resolve each in its own transaction."""
+    engine = make_engine(args.database)
+    rng = random.Random(args.seed)
+    with engine.connect() as connection:
+        highest = int(
+            connection.scalar(select(IdentityLink.id).order_by(IdentityLink.id.desc())) or 0
+        )
+        chosen: list[Any] = []
+        while len(chosen) < args.records:
+            row = connection.execute(
+                select(IdentityLink).where(IdentityLink.id == rng.randint(1, highest))
+            ).first()
+            if row is not None and row.email and row.first_name:
+                chosen.append(row)
+    export = args.data / f"incremental-{int(time.time())}" / "webforms"
+    export.mkdir(parents=True)
+    with (export / "submissions.jsonl").open("w", encoding="utf-8") as handle:
+        for n, row in enumerate(chosen):
+            fields = {
+                "email": row.email,
+                "first_name": row.first_name,
+                "last_name": row.last_name if rng.random() < 0.5 else None,
+                "phone": None,
+                "birth_date": None,
+                "postal_code": None,
+                "city": None,
+                "country": row.country,
+            }
+            handle.write(
+                json.dumps(
+                    {
+                        "submission_id": f"wf-bench-{time.time_ns()}-{n}",
+                        "form": "newsletter",
+                        "submitted_at": "2026-11-30T10:00:00+01:00",
+                        "locale": "fr-FR",
+                        "fields": fields,
+                        "consents": {"email_marketing": True, "sms_marketing": False},
+                        "consent_text_version": "nl-2026-11",
+                        "ip": "192.0.2.7",
+                        "user_agent": "bench",
+                    }
+                )
+                + "\n"
+            )
+    report = load_directory(engine=engine, directory=export.parent, batch_size=5000)
+    if report.started_at is None:  # pragma: no cover - load_directory always sets it
+        raise SystemExit("the load did not record its start")
+    with unit_of_work(engine) as session:
+        new_links = changed_links(session=session, since=report.started_at)
+    settings = IdentitySettings()
+    latencies = []
+    merged = 0
+    for link_id in new_links:
+        started = time.perf_counter()
+        with unit_of_work(engine) as session:
+            outcome = resolve_new_records(session=session, link_ids=[link_id], settings=settings)
+        latencies.append((time.perf_counter() - started) * 1000)
+        merged += outcome.merges if outcome else 0
+    latencies.sort()
+    print(
+        f"incremental records={len(latencies)} merged={merged} "
+        f"p50_ms={statistics.median(latencies):.1f} "
+        f"p95_ms={latencies[int(0.95 * len(latencies)) - 1]:.1f} "
+        f"p99_ms={latencies[int(0.99 * len(latencies)) - 1]:.1f} max_ms={latencies[-1]:.1f}"
+    )
+    engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one of the benchmarks."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    q = sub.add_parser("quality")
+    q.add_argument("--customers", type=int, default=100_000)
+    q.add_argument("--noise-scale", type=float, default=1.0)
+    r = sub.add_parser("resolve")
+    r.add_argument("--database", required=True)
+    r.add_argument("--truth", type=Path, required=True)
+    r.add_argument("--retrain", action="store_true")
+    i = sub.add_parser("incremental")
+    i.add_argument("--database", required=True)
+    i.add_argument("--records", type=int, default=1000)
+    for p in (q, r, i):
+        p.add_argument("--seed", type=int, default=42)
+        p.add_argument("--data", type=Path, default=Path("bench-data"))
+    args = parser.parse_args(argv)
+    {"quality": quality, "resolve": resolve, "incremental": incremental}[args.command](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
