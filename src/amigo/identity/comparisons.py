@@ -204,6 +204,16 @@ NAME = Comparison(
             lambda a, b: _equal(a, b, "first_x") and not _both(a, b, "last_x"),
         ),
         Level(
+            "similar first name, a last name missing",
+            f"{_jw_sql('first_x', 0.88)} AND (last_x_l IS NULL OR last_x_r IS NULL)",
+            lambda a, b: _jaro_winkler(a, b, "first_x", 0.88) and not _both(a, b, "last_x"),
+        ),
+        Level(
+            "similar last name, a first name missing",
+            f"{_jw_sql('last_x', 0.92)} AND (first_x_l IS NULL OR first_x_r IS NULL)",
+            lambda a, b: _jaro_winkler(a, b, "last_x", 0.92) and not _both(a, b, "first_x"),
+        ),
+        Level(
             "a first name is the other's last name",
             "first_x_l = last_x_r OR last_x_l = first_x_r",
             lambda a, b: (

@@ -51,7 +51,7 @@ CANONICAL_COLUMNS = (
 )
 # At least one of these must be there: without them nothing tells people apart.
 _IDENTIFYING = {"first_name", "last_name", "email", "phone"}
-_FLOOR = 0.001  # below, a pair is not worth keeping even for a deterministic rule
+_FLOOR = 1e-6  # below, a pair is not worth keeping even for a deterministic rule
 Step = Callable[[str], None]
 
 

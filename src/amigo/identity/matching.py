@@ -40,6 +40,7 @@ FEATURE_COLUMNS = (
     "name_script",
     "email",
     "email_local_distinct",
+    "email_domain",
     "phone",
     "birth",
     "postal",
@@ -64,6 +65,8 @@ BLOCKING_RULES: tuple[tuple[str, str], ...] = (
     ("postal code and first name", "l.postal = r.postal AND l.first_x = r.first_x"),
     ("e-mail local part", "l.email_local_distinct = r.email_local_distinct"),
     ("street and postal code", "l.address = r.address AND l.postal = r.postal"),
+    # A typo in the address: the same first name at the same mail provider.
+    ("first name and mail domain", "l.first_x = r.first_x AND l.email_domain = r.email_domain"),
 )
 # Rules whose pairs count as found by rule, not by model: merged unless a guard objects.
 DETERMINISTIC_RULES = ("same e-mail", "same phone and last name")
@@ -145,6 +148,7 @@ def features_of(
         "name_script": script,
         "email": email_match_key,
         "email_local_distinct": distinct,
+        "email_domain": email_match_key.partition("@")[2] or None if email_match_key else None,
         "phone": phone,
         "birth": birth_date.isoformat() if birth_date else None,
         "postal": postal_key(postal_code),

@@ -63,8 +63,9 @@ _LINK_COLUMNS = (
     links.c.city,
     links.c.address_line1,
 )
-# Below this probability a pair is not even kept for deterministic rules.
-_PREDICT_FLOOR = 0.001
+# Below this probability a pair is not kept, even for a deterministic rule: a
+# shared mailbox with a name typo scores around 0.001, and must reach the rules.
+_PREDICT_FLOOR = 1e-6
 
 
 class ResolveProgress(Protocol):
