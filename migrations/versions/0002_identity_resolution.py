@@ -274,6 +274,23 @@ def upgrade() -> None:
             batch_op.f("ix_distinct_decision_member_link_id"), ["link_id"], unique=False
         )
 
+    op.create_table(
+        "identity_reference",
+        sa.Column("link_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("system", sa.String(length=20), nullable=False),
+        sa.Column("source_id", sa.String(length=80), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["link_id"],
+            ["identity_link.id"],
+            name=op.f("fk_identity_reference_link_id_identity_link"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "link_id", "system", "source_id", name=op.f("pk_identity_reference")
+        ),
+    )
+    op.create_index("ix_identity_reference_target", "identity_reference", ["system", "source_id"])
+
     # Source customer records' snapshot and match keys. Existing links are
     # left empty: `amigo identity resolve` fills them from the stored records.
     for column in (
@@ -387,6 +404,8 @@ def downgrade() -> None:
     with op.batch_alter_table("distinct_decision_member", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_distinct_decision_member_link_id"))
 
+    op.drop_index("ix_identity_reference_target", table_name="identity_reference")
+    op.drop_table("identity_reference")
     op.drop_table("distinct_decision_member")
     op.drop_table("distinct_decision")
     with op.batch_alter_table("match_review", schema=None) as batch_op:

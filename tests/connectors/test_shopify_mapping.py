@@ -325,6 +325,20 @@ def test_tier_from_tags(tags: Any, tier: str | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("tags", "references"),
+    [
+        ("VIP, y2:PAR01000123", (("cegid", "PAR01000123"),)),
+        (["newsletter", "Y2: LON01000007", "amigo:ami-abc"], (("cegid", "LON01000007"), ("amigo", "AMI-ABC"))),
+        ("cegid:PAR01000123, y2:PAR01000123", (("cegid", "PAR01000123"),)),
+        ("y2:, vip, wholesale:12", ()),
+        (None, ()),
+    ],
+)  # fmt: skip
+def test_other_systems_ids_are_read_from_tags(tags: Any, references: tuple[Any, ...]) -> None:
+    assert _facts(mapping.CUSTOMERS.map(customer(tags=tags), CTX)).references == references
+
+
+@pytest.mark.parametrize(
     "phone", ["06 12 34 56 78", "06.12.34.56.78", "+33 6 12 34 56 78", "0033612345678"]
 )
 def test_french_phone_with_the_address_country(phone: str) -> None:

@@ -6,12 +6,18 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from amigo.core.errors import InvalidInputError
 from amigo.events.models import OutboxEvent
 from amigo.identity.evaluation import evaluate, read_truth
-from amigo.identity.models import IdentityLink, MatchModel, MergeEvent, ResolutionRun
+from amigo.identity.models import (
+    IdentityLink,
+    IdentityReference,
+    MatchModel,
+    MergeEvent,
+    ResolutionRun,
+)
 from amigo.identity.service import resolve_repository
 from amigo.ingest.models import RawConsent
 from amigo.profiles.models import (
@@ -46,6 +52,23 @@ def test_duplicates_merge_and_the_namesake_and_household_stay_apart(resolved: Re
     # The chain record shares the person's phone and the namesake's e-mail: it
     # may join one of them, never both into one.
     assert profile_of(engine, "wf-x-namesake") != profile_of(engine, "wf-x-person-1")
+
+
+def test_a_web_account_tagged_with_a_store_card_joins_the_card(resolved: Resolved) -> None:
+    with Session(resolved.engine) as session:
+        target = aliased(IdentityLink)
+        pairs = session.execute(
+            select(IdentityLink.customer_id, target.customer_id)
+            .join(IdentityReference, IdentityReference.link_id == IdentityLink.id)
+            .join(
+                target,
+                (target.source_system == IdentityReference.system)
+                & (target.source_id == IdentityReference.source_id),
+            )
+        ).all()
+
+    assert len(pairs) >= 3
+    assert all(tagged == card for tagged, card in pairs)
 
 
 def test_merged_profiles_point_to_their_survivor_and_hold_nothing(resolved: Resolved) -> None:
@@ -93,7 +116,12 @@ def test_every_merge_is_audited_and_announced(resolved: Resolved) -> None:
         assert len(events) == resolved.summary.outcome.merges
         for event in events:
             assert event.actor == "amigo identity resolve"
-            assert event.rule in {"same e-mail", "same phone and last name", "model"}
+            assert event.rule in {
+                "same e-mail",
+                "same phone and last name",
+                "cross reference",
+                "model",
+            }
             assert event.probability is not None
             assert event.model_version == resolved.summary.model_version
             assert event.moved_link_ids

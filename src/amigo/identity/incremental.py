@@ -21,8 +21,9 @@ from amigo.core.sql import is_one_of
 from amigo.identity.clustering import Link, cluster
 from amigo.identity.matching import PairScorer, features_of
 from amigo.identity.merging import MergeContext, apply_merges
-from amigo.identity.models import DistinctDecisionMember, IdentityLink
+from amigo.identity.models import DistinctDecisionMember, IdentityLink, IdentityReference
 from amigo.identity.resolution import (
+    CROSS_REFERENCE,
     Records,
     ScoredPair,
     Thresholds,
@@ -33,6 +34,7 @@ from amigo.identity.resolution import (
 )
 
 links = table_of(IdentityLink)
+references = table_of(IdentityReference)
 members = table_of(DistinctDecisionMember)
 _MAX_CANDIDATES = 500  # a mailbox or phone shared by more is not a person's
 
@@ -89,21 +91,29 @@ class _Resolver:
         new = found[0]
         self.outcome.records += 1
         keys = _blocking_conditions(new)
-        if not keys:
-            return
-        candidates = self.connection.execute(
-            select(links.c.customer_id)
-            .where(or_(*keys), links.c.id != new.id, links.c.customer_id != new.customer_id)
-            .distinct()
-            .limit(_MAX_CANDIDATES)
-        ).all()
-        profiles = {new.customer_id} | {row.customer_id for row in candidates}
+        profiles = {new.customer_id}
+        if keys:
+            profiles |= set(
+                self.connection.scalars(
+                    select(links.c.customer_id)
+                    .where(or_(*keys), links.c.id != new.id, links.c.customer_id != new.customer_id)
+                    .distinct()
+                    .limit(_MAX_CANDIDATES)
+                )
+            )
+        named = self._named(new)
+        profiles |= set(named.values())
         if len(profiles) == 1:
             return
         rows = self._rows(links.c.customer_id.in_(sorted(profiles)))
         records = _records(rows)
         position = records.position_of[new.id]
         features = records.features
+        referenced = {
+            (min(position, records.position_of[i]), max(position, records.position_of[i]))
+            for i in named
+            if i in records.position_of
+        }
         pairs = []
         for other, row in enumerate(rows):
             if row.customer_id == new.customer_id:
@@ -112,7 +122,8 @@ class _Resolver:
                 features[position], features[other], self.name_frequency
             )
             rule = deterministic_rule(features[position], features[other])
-            if probability < self.thresholds.review and rule is None:
+            key = (min(position, other), max(position, other))
+            if probability < self.thresholds.review and rule is None and key not in referenced:
                 continue
             pairs.append(
                 ScoredPair(
@@ -132,7 +143,7 @@ class _Resolver:
             [
                 Link(p.left, p.right, p.probability, rule or "model")
                 for p in pairs
-                if (rule := deterministic_rule(features[p.left], features[p.right])) is not None
+                if (rule := _rule(p, features, referenced)) is not None
                 or p.probability >= self.thresholds.auto
             ],
             groups=_groups(records),
@@ -155,6 +166,30 @@ class _Resolver:
                 now=self.context.now,
             )
 
+    def _named(self, new: Any) -> dict[int, int]:
+        """Return the links (id -> profile) this record names, or that name this record."""
+        target = links.alias("target")
+        named = self.connection.execute(
+            select(target.c.id, target.c.customer_id)
+            .select_from(references)
+            .join(
+                target,
+                (target.c.source_system == references.c.system)
+                & (target.c.source_id == references.c.source_id),
+            )
+            .where(references.c.link_id == new.id)
+        ).all()
+        naming = self.connection.execute(
+            select(links.c.id, links.c.customer_id)
+            .select_from(references)
+            .join(links, links.c.id == references.c.link_id)
+            .where(
+                references.c.system == str(new.source_system),
+                references.c.source_id == new.source_id,
+            )
+        ).all()
+        return {int(i): int(c) for i, c in [*named, *naming] if int(i) != new.id}
+
     def _separations(self, records: Records) -> list[tuple[list[int], list[int]]]:
         decisions = {
             int(decision_id)
@@ -173,6 +208,14 @@ class _Resolver:
             ):
                 sides.setdefault(int(decision_id), ([], []))[int(side)].append(int(link_id))
         return list(sides.values())
+
+
+def _rule(
+    pair: ScoredPair, features: Sequence[Any], referenced: set[tuple[int, int]]
+) -> str | None:
+    if (pair.left, pair.right) in referenced:
+        return CROSS_REFERENCE
+    return deterministic_rule(features[pair.left], features[pair.right])
 
 
 def _blocking_conditions(new: Any) -> list[Any]:

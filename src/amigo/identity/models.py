@@ -85,6 +85,19 @@ class IdentityLink(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class IdentityReference(Base):
+    """Another system's id that a source record names as the same person's (a Y2 card in a tag)."""
+
+    __tablename__ = "identity_reference"
+    __table_args__ = (Index("ix_identity_reference_target", "system", "source_id"),)
+
+    link_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_link.id", ondelete="CASCADE"), primary_key=True
+    )
+    system: Mapped[str] = mapped_column(String(20), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
 class MatchModel(Base):
     """A trained probabilistic match model (Splink settings with m and u), versioned."""
 

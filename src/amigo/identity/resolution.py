@@ -34,19 +34,21 @@ from amigo.identity.guards import is_hard, pair_conflicts
 from amigo.identity.matching import (
     BLOCKING_RULES,
     LevelReader,
+    PairScorer,
     comparison_labels,
     feature_table,
     features_of,
     predict_pairs,
 )
 from amigo.identity.merging import MergeContext, MergePlan, MergeStep, apply_merges, separations
-from amigo.identity.models import IdentityLink, MatchReview, ReviewStatus
+from amigo.identity.models import IdentityLink, IdentityReference, MatchReview, ReviewStatus
 from amigo.identity.snapshot import snapshot_values
 from amigo.ingest.service import current_customer_facts
 
 links = table_of(IdentityLink)
 reviews = table_of(MatchReview)
 SAME_EMAIL = "same e-mail"
+CROSS_REFERENCE = "cross reference"
 SAME_PHONE_AND_LAST_NAME = "same phone and last name"
 _LINK_COLUMNS = (
     links.c.id,
@@ -268,12 +270,17 @@ def plan_clusters(
     pairs: Sequence[ScoredPair],
     thresholds: Thresholds,
     separated: Sequence[tuple[list[int], list[int]]],
+    referenced: frozenset[tuple[int, int]] = frozenset(),
 ) -> tuple[Clustering, list[Link]]:
     """Grow guarded clusters from the links (rules and confident scores); return them and the links."""
     features = records.features
     candidates: list[Link] = []
     for pair in pairs:
-        rule = deterministic_rule(features[pair.left], features[pair.right])
+        rule = (
+            CROSS_REFERENCE
+            if (pair.left, pair.right) in referenced
+            else deterministic_rule(features[pair.left], features[pair.right])
+        )
         if rule is not None or pair.probability >= thresholds.auto:
             candidates.append(Link(pair.left, pair.right, pair.probability, rule or "model"))
     groups: dict[int, list[int]] = {}
@@ -296,6 +303,41 @@ def plan_clusters(
         review_threshold=thresholds.review,
     )
     return outcome, candidates
+
+
+def read_references(connection: Connection, records: Records) -> frozenset[tuple[int, int]]:
+    """Return the pairs of positions whose records name each other (one names the other's id)."""
+    references = table_of(IdentityReference)
+    target = links.alias("target")
+    pairs = set()
+    position_of = records.position_of
+    for link_id, target_id in connection.execute(
+        select(references.c.link_id, target.c.id).join(
+            target,
+            (target.c.source_system == references.c.system)
+            & (target.c.source_id == references.c.source_id),
+        )
+    ):
+        a, b = position_of.get(int(link_id)), position_of.get(int(target_id))
+        if a is not None and b is not None and a != b:
+            pairs.add((min(a, b), max(a, b)))
+    return frozenset(pairs)
+
+
+def score_referenced(
+    records: Records,
+    model: dict[str, Any],
+    referenced: frozenset[tuple[int, int]],
+    scored: Sequence[ScoredPair],
+) -> list[ScoredPair]:
+    """Score the cross-referenced pairs no blocking rule brought together."""
+    have = {(p.left, p.right) for p in scored}
+    scorer = PairScorer(model)
+    extra = []
+    for left, right in sorted(referenced - have):
+        weight, probability, levels = scorer.score(records.features[left], records.features[right])
+        extra.append(ScoredPair(left, right, probability, weight, CROSS_REFERENCE, tuple(levels)))
+    return extra
 
 
 def merge_plans(
@@ -465,11 +507,13 @@ def resolve_batch(
         return outcome
     progress.stage(f"Scoring candidate pairs of {outcome.records:,} records")
     pairs = timer("score", lambda: score_pairs(records, model, thresholds, backend=backend))
+    referenced = read_references(connection, records)
+    pairs += score_referenced(records, model, referenced, pairs)
     outcome.candidate_pairs = len(pairs)
     progress.stage(f"Clustering {len(pairs):,} pairs under the guards")
     separated = separations(connection)
     clustering, candidates = timer(
-        "cluster", lambda: plan_clusters(records, pairs, thresholds, separated)
+        "cluster", lambda: plan_clusters(records, pairs, thresholds, separated, referenced)
     )
     outcome.rule_pairs = sum(1 for link in candidates if link.rule != "model")
     outcome.kept_apart = sum(1 for refusal in clustering.refused if refusal.final)

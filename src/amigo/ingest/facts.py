@@ -76,6 +76,9 @@ class CustomerFacts:
     observed_at: datetime | None = None  # the source's last modification: survivorship recency
     closed: bool = False
     consents: tuple[ConsentFacts, ...] = ()
+    # Other systems' ids of the same person that this record names, as (system, id):
+    # a Y2 card number in a Shopify tag, AMIgo's own id written back.
+    references: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

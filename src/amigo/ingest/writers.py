@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, delete, select, update
 
 from amigo.core.db import table_of
 from amigo.core.sql import bulk_insert, insert_ignore, is_one_of, upsert
-from amigo.identity.models import IdentityLink
+from amigo.identity.models import IdentityLink, IdentityReference
 from amigo.identity.snapshot import facts_from_snapshot, snapshot_values
 from amigo.ingest.facts import (
     AssociateFacts,
@@ -341,9 +341,40 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
             )
     insert_ignore(connection, table_of(CustomerStore), store_links)
     insert_ignore(connection, table_of(CustomerAssociate), associate_links)
+    _record_references(ctx, system, creations, updates, links)
     known = {key: linked.customer_id for key, linked in links.items()}
     _record_raw_consents(ctx, pending, {**known, **_creation_links(system, creations, new_ids)})
     return {}
+
+
+def _record_references(
+    ctx: WriteContext,
+    system: str,
+    creations: list[tuple[Pending, str | None, str | None]],
+    updates: list[tuple[int, Pending, str | None, str | None]],
+    links: dict[tuple[str, str], LinkedCustomer],
+) -> None:
+    """Keep the other systems' ids each record names; a new version replaces its old ones."""
+    connection = ctx.connection
+    references = table_of(IdentityReference)
+    updated = [links[(system, p.source_id)].link_id for _c, p, _s, _a in updates]
+    for condition in is_one_of(connection, references.c.link_id, updated):
+        connection.execute(delete(references).where(condition))
+    naming = [p for p, _s, _a in creations if p.facts.references]
+    naming += [p for _c, p, _s, _a in updates if p.facts.references]
+    if not naming:
+        return
+    ids = _links_for(connection, ((system, p.source_id) for p in naming))
+    insert_ignore(
+        connection,
+        references,
+        [
+            {"link_id": ids[(system, p.source_id)].link_id, "system": ref[0], "source_id": ref[1]}
+            for p in naming
+            for ref in p.facts.references
+            if ref != (system, p.source_id)
+        ],
+    )
 
 
 def _creation_links(

@@ -47,6 +47,9 @@ ORDERS_PER_ACCOUNT = 2.3
 INTERACTIONS_PER_PERSON = 7.25
 ANONYMOUS_RECEIPT_RATE = 0.09  # per identified receipt: tourists, people who decline
 GUEST_CHECKOUT_RATE = 0.08  # per person: an order placed without logging in
+# Per web account opened after a store card: staff linked the two at the till,
+# and the Shopify customer carries the Y2 card number as a tag ("y2:PAR01000123").
+LINKED_CARD_RATE = 0.10
 PROSPECT_RATE = 0.15
 BAD_ROW_RATE = 0.005
 CEGID_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
@@ -276,7 +279,9 @@ class _Generator:
                 source_id = self._cegid_account(person, identity, stub, closed)
                 store_refs.append(("cegid", source_id))
             elif stub.source == "shopify":
-                source_id = self._shopify_account(person, identity, stub)
+                cards = [sid for system, sid in store_refs if system == "cegid"]
+                linked = cards[0] if cards and rng.random() < LINKED_CARD_RATE else None
+                source_id = self._shopify_account(person, identity, stub, linked_card=linked)
             else:
                 source_id = self.webforms.new_submission_id()
                 self.webforms.write_submission(
@@ -419,7 +424,9 @@ class _Generator:
                 )
         return customer_id
 
-    def _shopify_account(self, person: Person, identity: Identity, stub: _Stub) -> str:
+    def _shopify_account(
+        self, person: Person, identity: Identity, stub: _Stub, *, linked_card: str | None = None
+    ) -> str:
         rng = self.rng
         writer = self.shopify
         customer_id = writer.new_customer_id()
@@ -454,6 +461,7 @@ class _Generator:
             updated=updated,
             totals=totals,
             state=state,
+            extra_tags=(f"y2:{linked_card}",) if linked_card else (),
         )
         return str(customer_id)
 

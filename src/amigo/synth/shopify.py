@@ -140,6 +140,7 @@ class ShopifyWriter:
         updated: int,
         totals: OrderTotals,
         state: str,
+        extra_tags: tuple[str, ...] = (),
     ) -> None:
         """Write one customer resource."""
         rng = self._rng
@@ -148,6 +149,7 @@ class ShopifyWriter:
         tags = [t for t in (person.tier if person.tier != "STANDARD" else "",) if t]
         if identity.email_optin and email:
             tags.append("newsletter")
+        tags += extra_tags
         obj: dict[str, Any] = {
             "id": customer_id,
             "email": email or None,

@@ -135,6 +135,7 @@ def map_customer(row: dict[str, Any], ctx: MappingContext) -> MappingResult[Cust
                 language_code(text(row.get("locale"), "preferred_language", issues))
             ),
             tier=_tier(row.get("tags"), issues),
+            references=_references(row.get("tags")),
             address_line1=issues.take(
                 normalize_address_line(
                     text(address.get("address1"), "address_line1", issues), field="address_line1"
@@ -179,6 +180,28 @@ def _customer_address(row: dict[str, Any], issues: Issues) -> dict[str, Any] | N
     elif addresses is not None:
         issues.add(type_issue("address", "a list", addresses))
     return None
+
+
+# Tags integrators write to tie a Shopify customer to another system's record.
+_REFERENCE_PREFIXES = {"y2": "cegid", "cegid": "cegid", "amigo": "amigo"}
+
+
+def _references(tags: Any) -> tuple[tuple[str, str], ...]:
+    """Return the (system, id) pairs that tags like ``y2:PAR01000123`` name."""
+    if isinstance(tags, str):
+        names = tags.split(",")
+    elif isinstance(tags, list):
+        names = [tag for tag in tags if isinstance(tag, str)]
+    else:
+        return ()
+    found = []
+    for name in names:
+        prefix, sep, value = name.strip().partition(":")
+        system = _REFERENCE_PREFIXES.get(prefix.strip().lower())
+        value = value.strip()
+        if sep and system and value and len(value) <= 80:
+            found.append((system, value.upper() if system == "amigo" else value))
+    return tuple(dict.fromkeys(found))
 
 
 def _tier(tags: Any, issues: Issues) -> str | None:
