@@ -25,11 +25,14 @@ demo: install
 	$(BIN)/amigo db upgrade
 	$(BIN)/amigo generate --customers $(DEMO_CUSTOMERS) --seed 42 --out demo-data --force
 	$(BIN)/amigo load demo-data
+	$(BIN)/amigo identity resolve
+	$(BIN)/amigo identity evaluate --truth demo-data/truth.csv
 	$(BIN)/amigo quality report
 	@echo
-	@echo "Demo data is loaded into ./amigo.db. Try next:"
+	@echo "Demo data is loaded and resolved into ./amigo.db. Try next:"
 	@echo "  $(BIN)/amigo customer show cegid:PAR02000001     # a Client 360: profile, lineage, orders, consents"
-	@echo "  $(BIN)/amigo customer show <an email or phone from demo-data/>"
+	@echo "  $(BIN)/amigo identity review                      # the pairs resolution was not sure about"
+	@echo "  $(BIN)/amigo identity history <profile id>        # its merges: rule, score, fields; then unmerge"
 	@echo "  $(BIN)/amigo load demo-data                       # idempotent: nothing changes the second time"
 	@echo "  $(BIN)/amigo --help"
 
@@ -44,6 +47,12 @@ test: dev
 
 bench: dev
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_load.py --customers $(BENCH_CUSTOMERS)
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_identity.py resolve \
+		--database sqlite:///bench-data/bench.db --truth bench-data/export-$(BENCH_CUSTOMERS)-42/truth.csv
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_identity.py incremental \
+		--database sqlite:///bench-data/bench.db --records 1000
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_identity.py quality --customers 100000
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_identity.py quality --customers 100000 --noise-scale 2
 
 clean:
 	rm -rf $(VENV) demo-data amigo.db amigo.db-wal amigo.db-shm .pytest_cache .mypy_cache .ruff_cache
