@@ -69,7 +69,7 @@ def test_python_levels_equal_splink_levels_on_every_scored_pair(
         assert scorer.levels(left, right) == splink, (left, right)
         seen.update(enumerate(splink))
     # The sample reaches most levels of every comparison, not only the easy ones.
-    assert len(seen) >= 0.6 * sum(len(c.levels) for c in COMPARISONS)
+    assert len(seen) >= 0.5 * sum(len(c.levels) for c in COMPARISONS)
 
 
 def test_python_match_weights_equal_splinks(

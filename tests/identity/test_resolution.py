@@ -96,6 +96,40 @@ def test_merged_profiles_point_to_their_survivor_and_hold_nothing(resolved: Reso
         )
 
 
+def test_store_ties_are_the_survivors_own(resolved: Resolved) -> None:
+    with Session(resolved.engine) as session:
+        survivors = set(
+            session.scalars(
+                select(GoldenCustomer.merged_into_id).where(
+                    GoldenCustomer.status == CustomerStatus.MERGED
+                )
+            )
+        )
+        visited = session.execute(
+            select(CustomerStore.customer_id, CustomerStore.store_id).where(
+                CustomerStore.relation == "visited"
+            )
+        ).all()
+        bought = session.execute(
+            select(Order.customer_id, Order.store_id).where(Order.store_id.is_not(None)).distinct()
+        ).all()
+        preferred = {
+            customer: store
+            for customer, store in session.execute(
+                select(CustomerStore.customer_id, CustomerStore.store_id).where(
+                    CustomerStore.relation == "preferred"
+                )
+            )
+        }
+        profiles = session.scalars(
+            select(GoldenCustomer).where(GoldenCustomer.id.in_(survivors))
+        ).all()
+
+    assert {v for v in visited if v[0] in survivors} == {b for b in bought if b[0] in survivors}
+    for profile in profiles:
+        assert preferred.get(profile.id) == profile.preferred_store_id
+
+
 def test_orders_and_interactions_follow_the_link_of_the_customer_they_name(
     resolved: Resolved,
 ) -> None:

@@ -255,6 +255,7 @@ def _records(rows: Sequence[Any]) -> Records:
             postal_code=row.postal_code,
             city=row.city,
             address_line1=row.address_line1,
+            local_part=row.distinct_local_part,
         )
         for position, row in enumerate(rows)
     ]

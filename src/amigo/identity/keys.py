@@ -122,11 +122,19 @@ def _native_key(name: str) -> str | None:
 
 def plain_name(name: str | None) -> str:
     """Return a Latin-typed name folded to its letters, without any respelling ("" otherwise)."""
-    if not name or name_script(name) != "latin":
+    if not name:
+        return ""
+    return _plain_name(name)
+
+
+@lru_cache(maxsize=262_144)
+def _plain_name(name: str) -> str:
+    if name_script(name) != "latin":
         return ""
     return _NOT_LETTER.sub("", name_match_key(name))
 
 
+@lru_cache(maxsize=262_144)
 def key_kind(name: str | None, key: str | None) -> str | None:
     """Tell how a name's key was made: "latin" (typed so), "native" (no reading), or the
     script it was read from ("hangul", "han", "kana")."""
@@ -167,6 +175,20 @@ def country_hint(phone: str | None, email_match_key: str | None) -> str | None:
         domain = email_match_key.rpartition("@")[2]
         return _DOMAIN_COUNTRY.get(domain) or _TLD_COUNTRY.get(domain.rpartition(".")[2])
     return None
+
+
+def distinct_local_part(
+    email_match_key: str | None,
+    keys: NameKeys,
+    first_name: str | None = None,
+    last_name: str | None = None,
+) -> str | None:
+    """Return an e-mail's local part, or None when it only spells the person's name."""
+    if not email_match_key or local_part_names_the_person(
+        email_match_key, keys, first_name, last_name
+    ):
+        return None
+    return email_match_key.partition("@")[0]
 
 
 def local_part_names_the_person(
@@ -235,6 +257,7 @@ def place_key(text: str | None) -> str | None:
     return " ".join(kept.split()) or None
 
 
+@lru_cache(maxsize=262_144)
 def postal_key(postal_code: str | None) -> str | None:
     """Return a postal code without spaces or dashes, upper case: ``SW1A 1AA`` gives ``SW1A1AA``."""
     if not postal_code:
@@ -246,6 +269,7 @@ def postal_key(postal_code: str | None) -> str | None:
 __all__ = [
     "NameKeys",
     "country_hint",
+    "distinct_local_part",
     "email_letters",
     "key_kind",
     "local_part_names_the_person",

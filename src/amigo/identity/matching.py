@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -23,8 +25,8 @@ from amigo.core.errors import AmigoError
 from amigo.identity.comparisons import COMPARISONS, Comparison, Row
 from amigo.identity.keys import (
     NameKeys,
+    distinct_local_part,
     key_kind,
-    local_part_names_the_person,
     place_key,
     plain_name,
     postal_key,
@@ -40,7 +42,6 @@ FEATURE_COLUMNS = (
     "name_script",
     "email",
     "email_local_distinct",
-    "email_domain",
     "phone",
     "birth",
     "postal",
@@ -54,20 +55,27 @@ FEATURE_COLUMNS = (
 # Candidate pairs: Splink compares only pairs that share one of these keys.
 # Each names a reason two records may be one person; the pair keeps the
 # first rule that produced it (its "match key").
+# Keys shared by many records (a common name, a common name in a dense postal
+# code) are blocked on only up to a cap: within such a block, a pair with
+# nothing else in common scores too low to matter, and one that has more in
+# common meets through another rule. Uncapped, "same full name" alone gives
+# 25 M pairs at the seed volume (blocks of 615 "first last").
+NAME_BLOCK_CAP = 20
+POSTAL_BLOCK_CAP = 10
 BLOCKING_RULES: tuple[tuple[str, str], ...] = (
     ("same e-mail", "l.email = r.email"),
     ("same phone", "l.phone = r.phone"),
-    ("same full name", "l.full_name = r.full_name"),
-    ("swapped names", "l.first_x = r.last_x AND l.last_x = r.first_x"),
+    ("same uncommon full name", "l.name_block = r.name_block"),
+    ("swapped uncommon names", "l.swapped_block = r.name_block"),
+    ("swapped uncommon names", "l.name_block = r.swapped_block"),
     ("birth date and last name", "l.birth = r.birth AND l.last_x = r.last_x"),
     ("birth date and first name", "l.birth = r.birth AND l.first_x = r.first_x"),
-    ("postal code and last name", "l.postal = r.postal AND l.last_x = r.last_x"),
-    ("postal code and first name", "l.postal = r.postal AND l.first_x = r.first_x"),
+    ("postal code and last name", "l.postal_last_block = r.postal_last_block"),
+    ("postal code and first name", "l.postal_first_block = r.postal_first_block"),
     ("e-mail local part", "l.email_local_distinct = r.email_local_distinct"),
     ("street and postal code", "l.address = r.address AND l.postal = r.postal"),
-    # A typo in the address: the same first name at the same mail provider.
-    ("first name and mail domain", "l.first_x = r.first_x AND l.email_domain = r.email_domain"),
 )
+BLOCK_COLUMNS = ("name_block", "swapped_block", "postal_first_block", "postal_last_block")
 # Rules whose pairs count as found by rule, not by model: merged unless a guard objects.
 DETERMINISTIC_RULES = ("same e-mail", "same phone and last name")
 
@@ -86,8 +94,16 @@ _PRIOR_RULES = (
     "l.phone = r.phone AND l.first_x = r.first_x",
     "l.full_name = r.full_name AND l.birth = r.birth",
 )
+DUCKDB_MEMORY_LIMIT = "3GB"  # of the 6 GB a batch resolution may use at the seed volume
 _PRIOR_RECALL = 0.7  # share of true pairs those rules find, measured on generated data
 _M_FLOOR = 1e-3  # no level is impossible among matches: an unseen level must not veto
+
+
+class Unknown:
+    """The type of UNKNOWN: a feature not given, to be worked out."""
+
+
+UNKNOWN = Unknown()
 
 
 class MatchingError(AmigoError):
@@ -118,22 +134,26 @@ def features_of(
     name_key: str | None,
     email_match_key: str | None,
     phone: str | None,
-    birth_date: date | None,
+    birth_date: date | str | None,
     postal_code: str | None,
     city: str | None,
     address_line1: str | None,
+    local_part: str | Unknown | None = UNKNOWN,
 ) -> dict[str, Any]:
-    """Return the feature row of one record (its stored keys and values, compared as is)."""
+    """Return the feature row of one record (its stored keys and values, compared as is).
+
+    ``local_part`` is the stored distinct local part; left out, it is worked out.
+    """
     if name_key:
         first_x, _, last_x = name_key.partition(" ")
     else:
         first_x, last_x = first_name_key or "", last_name_key or ""
     keys = NameKeys(first_name_key, last_name_key, first_x or None, last_x or None)
-    distinct = None
-    if email_match_key and not local_part_names_the_person(
-        email_match_key, keys, first_name, last_name
-    ):
-        distinct = email_match_key.partition("@")[0]
+    distinct = (
+        distinct_local_part(email_match_key, keys, first_name, last_name)
+        if isinstance(local_part, Unknown)
+        else local_part
+    )
     script = None
     if keys.first_inferred or keys.last_inferred:
         native = not f"{keys.first_inferred or ''}{keys.last_inferred or ''}".isascii()
@@ -148,9 +168,10 @@ def features_of(
         "name_script": script,
         "email": email_match_key,
         "email_local_distinct": distinct,
-        "email_domain": email_match_key.partition("@")[2] or None if email_match_key else None,
         "phone": phone,
-        "birth": birth_date.isoformat() if birth_date else None,
+        "birth": birth_date
+        if isinstance(birth_date, str) or birth_date is None
+        else birth_date.isoformat(),
         "postal": postal_key(postal_code),
         "city": place_key(city),
         "address": place_key(address_line1),
@@ -168,7 +189,46 @@ def feature_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     schema = pa.schema(
         [("unique_id", pa.int64()), *((name, pa.string()) for name in FEATURE_COLUMNS[1:])]
     )
-    return pa.table(columns, schema=schema)
+    return with_block_keys(pa.table(columns, schema=schema))
+
+
+def with_block_keys(table: pa.Table) -> pa.Table:
+    """Add the capped blocking keys (BLOCK_COLUMNS) to a feature table, counted in DuckDB."""
+    import duckdb  # noqa: PLC0415
+
+    connection = duckdb.connect()
+    try:
+        connection.register("features", table)
+        return connection.sql(
+            f"""
+            WITH names AS (
+                SELECT full_name, count(*) AS n FROM features
+                WHERE full_name IS NOT NULL GROUP BY full_name
+            ), postal_first AS (
+                SELECT postal, first_x, count(*) AS n FROM features
+                WHERE postal IS NOT NULL AND first_x IS NOT NULL GROUP BY postal, first_x
+            ), postal_last AS (
+                SELECT postal, last_x, count(*) AS n FROM features
+                WHERE postal IS NOT NULL AND last_x IS NOT NULL GROUP BY postal, last_x
+            )
+            SELECT f.*,
+                CASE WHEN own.n <= {NAME_BLOCK_CAP} THEN f.full_name END AS name_block,
+                CASE WHEN swapped.n <= {NAME_BLOCK_CAP} THEN swapped.full_name END
+                    AS swapped_block,
+                CASE WHEN pf.n <= {POSTAL_BLOCK_CAP} THEN f.postal || '|' || f.first_x END
+                    AS postal_first_block,
+                CASE WHEN pl.n <= {POSTAL_BLOCK_CAP} THEN f.postal || '|' || f.last_x END
+                    AS postal_last_block
+            FROM features AS f
+            LEFT JOIN names AS own ON own.full_name = f.full_name
+            LEFT JOIN names AS swapped ON swapped.full_name = f.last_x || ' ' || f.first_x
+            LEFT JOIN postal_first AS pf ON pf.postal = f.postal AND pf.first_x = f.first_x
+            LEFT JOIN postal_last AS pl ON pl.postal = f.postal AND pl.last_x = f.last_x
+            ORDER BY f.unique_id
+            """  # noqa: S608 - the caps are integers of this module
+        ).to_arrow_table()
+    finally:
+        connection.close()
 
 
 # ---------------------------------------------------------------- Splink
@@ -193,9 +253,17 @@ def base_settings(link_type: str = "dedupe_only") -> dict[str, Any]:
 
 def _db_api(backend: str) -> Any:
     if backend == "duckdb":
-        from splink import DuckDBAPI  # noqa: PLC0415 - Splink is heavy; load on first use
+        import duckdb  # noqa: PLC0415 - Splink is heavy; load on first use
+        from splink import DuckDBAPI  # noqa: PLC0415
 
-        return DuckDBAPI()
+        # DuckDB takes 80% of the machine's memory by default; past this it spills to disk.
+        spill = Path(tempfile.gettempdir()) / "amigo-duckdb"
+        spill.mkdir(exist_ok=True)
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": DUCKDB_MEMORY_LIMIT,
+            "temp_directory": str(spill),
+        }
+        return DuckDBAPI(connection=duckdb.connect(config=config))
     if backend == "spark":
         try:
             from pyspark.sql import SparkSession  # type: ignore[import-not-found]  # noqa: PLC0415
@@ -222,7 +290,7 @@ def train_model(
     link_type: str = "dedupe_only",
     seed: int = 42,
     backend: str = "duckdb",
-    max_pairs: float = 2e6,
+    max_pairs: float = 1e6,
     settings: dict[str, Any] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> TrainedModel:

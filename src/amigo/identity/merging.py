@@ -14,7 +14,7 @@ that arrived after a merge still goes back with its customer on unmerge.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -129,13 +129,21 @@ def _links_of(connection: Connection, affected: Table) -> dict[int, list[Any]]:
 
 
 def profile_state(row: Any) -> dict[str, Any]:
-    """Return a golden profile's values, lineage and status as JSON, for the audit."""
+    """Return a golden profile's values and status as JSON, for the audit.
+
+    Not its lineage: a merged profile's row keeps it, and a survivor's
+    changed fields are in the merge event's field changes.
+    """
     state = {name: _jsonable(getattr(row, name)) for name in PROFILE_FIELDS}
     state["external_id"] = row.external_id
     state["status"] = str(row.status)
     state["merged_into_id"] = row.merged_into_id
-    state["lineage"] = row.lineage
     return state
+
+
+_STATE_COLUMNS = [golden.c[name] for name in ("id", "external_id", "status", "merged_into_id")] + [
+    golden.c[name] for name in PROFILE_FIELDS
+]
 
 
 def _jsonable(value: Any) -> Any:
@@ -241,12 +249,20 @@ def _repoint_by_links(connection: Connection, moved: Table) -> None:
     )
 
 
+_AUDIT_CHUNK = 10_000  # plans whose audit rows are built and written at a time (bounded memory)
+
+
 def apply_merges(
-    connection: Connection, plans: Sequence[MergePlan], context: MergeContext
+    connection: Connection,
+    plans: Sequence[MergePlan],
+    context: MergeContext,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[int]:
     """Merge each plan's profiles into its survivor; return the merge events' ids.
 
-    Every profile must be active and appear in one plan only.
+    Every profile must be active and appear in one plan only. The moves are
+    one statement per table whatever the number of plans; the audit entries
+    are built and written plan by plan, a chunk at a time.
     """
     plans = [plan for plan in plans if plan.steps]
     if not plans:
@@ -254,18 +270,7 @@ def apply_merges(
     survivor_of = {step.merged_id: plan.survivor_id for plan in plans for step in plan.steps}
     involved = set(survivor_of) | {plan.survivor_id for plan in plans}
     affected = _id_table(connection, "amigo_affected", involved)
-    before = _profiles(connection, affected)
-    for profile_id in involved:
-        row = before.get(profile_id)
-        if row is None:
-            raise NotFoundError(f"no golden customer with id {profile_id}")
-        if row.status != CustomerStatus.ACTIVE:
-            raise InvalidInputError(
-                f"golden customer {row.external_id} is {row.status}, not active: it cannot be merged"
-            )
-    linked = _links_of(connection, affected)
-
-    # 1. The source records move: links, then what hangs off them.
+    _check_active(connection, affected, involved)
     merge_map = _temporary(
         connection,
         "amigo_merge_map",
@@ -277,38 +282,184 @@ def apply_merges(
         merge_map,
         [{"merged_id": m, "survivor_id": s} for m, s in sorted(survivor_of.items())],
     )
-    moved_ids = [link.id for m in survivor_of for link in linked.get(m, [])]
+    # Which source records each merged profile brings, before they move.
+    moved = _temporary(
+        connection,
+        "amigo_moved_links",
+        Column("id", BigInteger, primary_key=True),
+        Column("merged_id", BigInteger, index=True),
+    )
+    connection.execute(
+        text(
+            "INSERT INTO amigo_moved_links (id, merged_id) SELECT l.id, l.customer_id "
+            "FROM identity_link l JOIN amigo_merge_map m ON m.merged_id = l.customer_id"
+        )
+    )
+
+    # 1. The audit's "before", the survivors' new values: chunk by chunk, before any move.
+    staged = _staging_table(connection)
+    event_ids: list[int] = []
+    for start in range(0, len(plans), _AUDIT_CHUNK):
+        part = plans[start : start + _AUDIT_CHUNK]
+        event_ids += _audit_and_stage(connection, part, context, staged)
+        if on_progress is not None:
+            on_progress(len(part))
+
+    # 2. Everything of a merged profile moves to its survivor, one statement per table.
     connection.execute(
         text(
             "UPDATE identity_link SET customer_id = m.survivor_id "
             "FROM amigo_merge_map AS m WHERE identity_link.customer_id = m.merged_id"
         )
     )
-    moved = _id_table(connection, "amigo_moved_links", moved_ids)
-    _repoint_by_links(connection, moved)
-
-    # 2. Survivors re-derived from all their records; the merged point to them.
-    new_values: dict[int, dict[str, Any]] = {}
-    for plan in plans:
-        records = list(linked.get(plan.survivor_id, []))
-        for step in plan.steps:
-            records += linked.get(step.merged_id, [])
-        new_values[plan.survivor_id] = derive_from_links(records, context.now)
-    _write_profiles(connection, new_values)
+    for table in ("customer_order", "interaction", "raw_consent"):
+        # A correlated subquery over the indexed customer_id: SQLite would scan
+        # the whole table for an UPDATE ... FROM join.
+        connection.execute(
+            text(
+                f"UPDATE {table} SET customer_id = (SELECT m.survivor_id FROM amigo_merge_map m "  # noqa: S608
+                f"WHERE m.merged_id = {table}.customer_id) "
+                "WHERE customer_id IN (SELECT merged_id FROM amigo_merge_map)"
+            )
+        )
+    _apply_staged(connection)
     connection.execute(
         text(
             "UPDATE golden_customer SET status = 'merged', merged_into_id = m.survivor_id, "
             "updated_at = :now FROM amigo_merge_map AS m WHERE golden_customer.id = m.merged_id"
         ).bindparams(bindparam("now", context.now, type_=UTCDateTime())),
     )
-    rebuild_store_links(connection, affected)
+    _move_store_links(connection)
+    del moved, affected
+    return event_ids
 
-    # 3. The audit entries and the events.
+
+# The earlier of the existing and the incoming date (NULL never wins).
+_EARLIER = "CASE WHEN excluded.{c} < {t}.{c} THEN excluded.{c} ELSE {t}.{c} END"
+
+
+def _move_store_links(connection: Connection) -> None:
+    """Give survivors the store and associate ties of the profiles merged into them.
+
+    Visited stores and associates move (a tie both had keeps the earlier
+    date); the preferred store is the survivor's re-derived one.
+    """
+    connection.execute(
+        text(
+            "INSERT INTO customer_store (customer_id, store_id, relation, since) "  # noqa: S608
+            "SELECT m.survivor_id, s.store_id, s.relation, min(s.since) FROM customer_store s "
+            "JOIN amigo_merge_map m ON m.merged_id = s.customer_id WHERE s.relation = 'visited' "
+            "GROUP BY m.survivor_id, s.store_id, s.relation "
+            "ON CONFLICT (customer_id, store_id, relation) DO UPDATE SET since = "
+            + _EARLIER.format(c="since", t="customer_store")
+        )
+    )
+    connection.execute(
+        text(
+            "INSERT INTO customer_associate (customer_id, associate_id, assigned_since) "
+            "SELECT m.survivor_id, a.associate_id, min(a.assigned_since) "
+            "FROM customer_associate a JOIN amigo_merge_map m ON m.merged_id = a.customer_id "
+            # SQLite reads ON CONFLICT after a join as the join's ON without a WHERE.
+            "WHERE true GROUP BY m.survivor_id, a.associate_id "
+            "ON CONFLICT (customer_id, associate_id) DO UPDATE SET assigned_since = "
+            + _EARLIER.format(c="assigned_since", t="customer_associate")
+        )
+    )
+    for table in ("customer_store", "customer_associate"):
+        connection.execute(
+            text(
+                f"DELETE FROM {table} WHERE customer_id IN "  # noqa: S608 - fixed names
+                "(SELECT merged_id FROM amigo_merge_map)"
+            )
+        )
+    connection.execute(
+        text(
+            "DELETE FROM customer_store WHERE relation = 'preferred' AND customer_id IN "
+            "(SELECT id FROM amigo_profile_values)"
+        )
+    )
+    connection.execute(
+        text(
+            "INSERT INTO customer_store (customer_id, store_id, relation, since) "
+            "SELECT v.id, v.preferred_store_id, 'preferred', "
+            " (SELECT min(coalesce(l.source_created_at, l.observed_at)) FROM identity_link l "
+            "  WHERE l.customer_id = v.id AND l.preferred_store_id = v.preferred_store_id) "
+            "FROM amigo_profile_values v WHERE v.preferred_store_id IS NOT NULL"
+        )
+    )
+
+
+def _check_active(connection: Connection, affected: Table, involved: set[int]) -> None:
+    found = {
+        int(row.id): row
+        for row in connection.execute(
+            select(golden.c.id, golden.c.external_id, golden.c.status).join(
+                affected, affected.c.id == golden.c.id
+            )
+        )
+    }
+    for profile_id in sorted(involved):
+        row = found.get(profile_id)
+        if row is None:
+            raise NotFoundError(f"no golden customer with id {profile_id}")
+        if row.status != CustomerStatus.ACTIVE:
+            raise InvalidInputError(
+                f"golden customer {row.external_id} is {row.status}, not active: it cannot be merged"
+            )
+
+
+def _staging_table(connection: Connection) -> Table:
+    columns = [Column("id", BigInteger, primary_key=True)]
+    for name in _VALUE_COLUMNS:
+        columns.append(Column(name, JSONType if name == "lineage" else golden.c[name].type))
+    return _temporary(connection, "amigo_profile_values", *columns)
+
+
+def _apply_staged(connection: Connection) -> None:
+    assignments = ", ".join(f"{name} = v.{name}" for name in _VALUE_COLUMNS)
+    connection.execute(
+        text(
+            f"UPDATE golden_customer SET {assignments} "  # noqa: S608 - names from the schema
+            "FROM amigo_profile_values AS v WHERE golden_customer.id = v.id"
+        )
+    )
+
+
+def _by_ids(connection: Connection, columns: Any, column: Any, ids: list[int]) -> list[Any]:
+    rows: list[Any] = []
+    for condition in is_one_of(connection, column, ids):
+        rows += connection.execute(select(*columns).where(condition)).all()
+    return rows
+
+
+def _audit_and_stage(
+    connection: Connection, plans: Sequence[MergePlan], context: MergeContext, staged: Table
+) -> list[int]:
+    """Derive the plans' survivors, stage their values, write their audit entries and events."""
+    ids = sorted({p.survivor_id for p in plans} | {s.merged_id for p in plans for s in p.steps})
+    before = {row.id: row for row in _by_ids(connection, _STATE_COLUMNS, golden.c.id, ids)}
+    linked: dict[int, list[Any]] = {}
+    for row in _by_ids(connection, list(links.c), links.c.customer_id, ids):
+        linked.setdefault(row.customer_id, []).append(row)
+    moved_rows = connection.execute(
+        text(
+            "SELECT id, merged_id FROM amigo_moved_links WHERE merged_id IN "  # noqa: S608
+            f"({', '.join(str(s.merged_id) for p in plans for s in p.steps)}) ORDER BY id"
+        )
+    ).all()
+    moved_of: dict[int, list[int]] = {}
+    for link_id, merged_id in moved_rows:
+        moved_of.setdefault(int(merged_id), []).append(int(link_id))
+
+    values: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
     for plan in plans:
-        survivor = before[plan.survivor_id]
-        survivor_state = profile_state(survivor)
-        after = new_values[plan.survivor_id]
+        records = list(linked.get(plan.survivor_id, []))
+        for step in plan.steps:
+            records += linked.get(step.merged_id, [])
+        after = derive_from_links(sorted(records, key=lambda r: r.id), context.now)
+        values.append({"id": plan.survivor_id, **after})
+        survivor_state = profile_state(before[plan.survivor_id])
         changes = {
             name: [survivor_state[name], _jsonable(after[name])]
             for name in PROFILE_FIELDS
@@ -329,11 +480,12 @@ def apply_merges(
                     "survivor_before": survivor_state,
                     "merged_before": profile_state(before[step.merged_id]),
                     "field_changes": changes,
-                    "moved_link_ids": [link.id for link in linked.get(step.merged_id, [])],
+                    "moved_link_ids": moved_of.get(step.merged_id, []),
                     "reason": context.reason,
                     "merged_at": context.now,
                 }
             )
+    bulk_insert(connection, staged, values)
     event_ids = _insert_merge_events(connection, event_rows)
     emit_events(
         connection,

@@ -82,6 +82,8 @@ class IdentityLink(Base):
     first_name_key: Mapped[str | None] = mapped_column(String(100))
     last_name_key: Mapped[str | None] = mapped_column(String(100))
     name_key: Mapped[str | None] = mapped_column(String(201))  # "first last", gaps from the e-mail
+    # The e-mail's local part unless it only spells the name (namesakes' addresses look alike).
+    distinct_local_part: Mapped[str | None] = mapped_column(String(320))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, func, select, update
 
 from amigo.core.db import table_of
@@ -50,21 +51,8 @@ reviews = table_of(MatchReview)
 SAME_EMAIL = "same e-mail"
 CROSS_REFERENCE = "cross reference"
 SAME_PHONE_AND_LAST_NAME = "same phone and last name"
-_LINK_COLUMNS = (
-    links.c.id,
-    links.c.customer_id,
-    links.c.first_name,
-    links.c.last_name,
-    links.c.first_name_key,
-    links.c.last_name_key,
-    links.c.name_key,
-    links.c.email_match_key,
-    links.c.phone,
-    links.c.birth_date,
-    links.c.postal_code,
-    links.c.city,
-    links.c.address_line1,
-)
+# The blocking rules whose pairs a deterministic rule may link.
+_RULE_BLOCKS = ("same e-mail", "same phone")
 # Below this probability a pair is not kept, even for a deterministic rule: a
 # shared mailbox with a name typo scores around 0.001, and must reach the rules.
 _PREDICT_FLOOR = 1e-6
@@ -158,39 +146,72 @@ class Records:
     customer_ids: list[int]
     features: list[dict[str, Any]]
     position_of: dict[int, int]
+    _table: pa.Table | None = None
 
     def table(self) -> pa.Table:
-        """Return the features as the Arrow table Splink reads (unique_id = position)."""
-        return feature_table(self.features)
+        """Return the features as the Arrow table Splink reads (unique_id = position), once."""
+        if self._table is None:
+            self._table = feature_table(self.features)
+        return self._table
+
+
+_READ_COLUMNS = (
+    "id",
+    "customer_id",
+    "first_name",
+    "last_name",
+    "first_name_key",
+    "last_name_key",
+    "name_key",
+    "email_match_key",
+    "phone",
+    "birth_date",
+    "postal_code",
+    "city",
+    "address_line1",
+    "distinct_local_part",
+)
 
 
 def read_records(connection: Connection) -> Records:
-    """Read every linked source customer record's features, in link id order."""
+    """Read every linked source customer record's features, in link id order.
+
+    Through the driver's cursor: at 1.7 M rows, SQLAlchemy's per-row type
+    processing (dates parsed only to be written back as text) would double
+    the time.
+    """
     link_ids: list[int] = []
     customer_ids: list[int] = []
     features: list[dict[str, Any]] = []
-    rows = connection.execute(
-        select(*_LINK_COLUMNS).where(links.c.record_id.is_not(None)).order_by(links.c.id)
+    sql = (
+        f"SELECT {', '.join(_READ_COLUMNS)} FROM identity_link "  # noqa: S608 - fixed names
+        "WHERE record_id IS NOT NULL ORDER BY id"
     )
-    for position, row in enumerate(rows):
-        link_ids.append(row.id)
-        customer_ids.append(row.customer_id)
-        features.append(
-            features_of(
-                unique_id=position,
-                first_name=row.first_name,
-                last_name=row.last_name,
-                first_name_key=row.first_name_key,
-                last_name_key=row.last_name_key,
-                name_key=row.name_key,
-                email_match_key=row.email_match_key,
-                phone=row.phone,
-                birth_date=row.birth_date,
-                postal_code=row.postal_code,
-                city=row.city,
-                address_line1=row.address_line1,
+    cursor = connection.exec_driver_sql(sql)
+    position = 0
+    while rows := cursor.fetchmany(50_000):
+        for row in rows:
+            (link_id, customer_id, first_name, last_name, first_key, last_key, name_key) = row[:7]
+            link_ids.append(link_id)
+            customer_ids.append(customer_id)
+            features.append(
+                features_of(
+                    unique_id=position,
+                    first_name=first_name,
+                    last_name=last_name,
+                    first_name_key=first_key,
+                    last_name_key=last_key,
+                    name_key=name_key,
+                    email_match_key=row[7],
+                    phone=row[8],
+                    birth_date=row[9],
+                    postal_code=row[10],
+                    city=row[11],
+                    address_line1=row[12],
+                    local_part=row[13],
+                )
             )
-        )
+            position += 1
     return Records(
         link_ids=link_ids,
         customer_ids=customer_ids,
@@ -233,7 +254,17 @@ def score_pairs(
 ) -> list[ScoredPair]:
     """Score the candidate pairs; keep those above the review threshold or linked by a rule."""
     predicted = predict_pairs([records.table()], model, threshold=_PREDICT_FLOOR, backend=backend)
-    columns = predicted.to_pydict()
+    # Only pairs above the review threshold or sharing a mailbox or a phone (the
+    # deterministic rules' blocking keys) can matter: filter them in Arrow,
+    # before millions of rows become Python objects.
+    rule_keys = pa.array(
+        [str(i) for i, (name, _) in enumerate(BLOCKING_RULES) if name in _RULE_BLOCKS]
+    )
+    wanted = pc.or_(
+        pc.greater_equal(predicted["match_probability"], thresholds.review),
+        pc.is_in(pc.cast(predicted["match_key"], pa.string()), value_set=rule_keys),
+    )
+    columns = predicted.filter(wanted).to_pydict()
     reader = LevelReader(model)
     weight_columns = [columns[f"mw_{c.name}"] for c in COMPARISONS]
     features = records.features
@@ -522,13 +553,12 @@ def resolve_batch(
     outcome.largest_cluster = max(sizes, default=0)
     plans = merge_plans(records, clustering, pairs)
     items = review_items(records, clustering, pairs, thresholds)
+    # The features are no longer needed: give their memory back before the writes.
+    records.features.clear()
+    records._table = None
     progress.stage(f"Writing {sum(len(p.steps) for p in plans):,} merges", total=len(plans))
-    chunk = 20_000  # plans per statement set: bounded memory for the audit rows
     with _collector_spared():
-        for start in range(0, len(plans), chunk):
-            part = plans[start : start + chunk]
-            timer("write", partial(apply_merges, connection, part, context))
-            progress.advance(len(part))
+        timer("write", partial(apply_merges, connection, plans, context, progress.advance))
     outcome.merges = sum(len(plan.steps) for plan in plans)
     outcome.queued = timer(
         "review",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from amigo.identity.keys import name_keys
+from amigo.identity.keys import distinct_local_part, name_keys
 from amigo.ingest.facts import CustomerFacts
 
 # The link columns that hold the record's values, named as on CustomerFacts.
@@ -36,7 +36,7 @@ VALUE_COLUMNS = (
     "observed_at",
     "closed",
 )
-KEY_COLUMNS = ("first_name_key", "last_name_key", "name_key")
+KEY_COLUMNS = ("first_name_key", "last_name_key", "name_key", "distinct_local_part")
 SNAPSHOT_COLUMNS = ("record_id", *VALUE_COLUMNS, "source_created_at", *KEY_COLUMNS, "updated_at")
 
 
@@ -53,6 +53,9 @@ def snapshot_values(facts: CustomerFacts, record_id: int, now: datetime) -> dict
     values["first_name_key"] = keys.first
     values["last_name_key"] = keys.last
     values["name_key"] = keys.full
+    values["distinct_local_part"] = distinct_local_part(
+        values["email_match_key"], keys, facts.first_name, facts.last_name
+    )
     values["updated_at"] = now
     return values
 
