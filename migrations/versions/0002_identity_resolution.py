@@ -114,16 +114,6 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "survivor_before",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "merged_before",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
             "field_changes",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
@@ -317,6 +307,7 @@ def upgrade() -> None:
         sa.Column("first_name_key", sa.String(length=100), nullable=True),
         sa.Column("last_name_key", sa.String(length=100), nullable=True),
         sa.Column("name_key", sa.String(length=201), nullable=True),
+        sa.Column("distinct_local_part", sa.String(length=320), nullable=True),
         sa.Column("updated_at", amigo.core.db.UTCDateTime(timezone=True), nullable=True),
     ):
         op.add_column("identity_link", column)
@@ -397,6 +388,7 @@ def downgrade() -> None:
             "first_name_key",
             "last_name_key",
             "name_key",
+            "distinct_local_part",
             "updated_at",
             "record_id",
         ):

@@ -477,8 +477,6 @@ def _audit_and_stage(
                     "probability": step.probability,
                     "match_weight": step.match_weight,
                     "evidence": step.evidence,
-                    "survivor_before": survivor_state,
-                    "merged_before": profile_state(before[step.merged_id]),
                     "field_changes": changes,
                     "moved_link_ids": moved_of.get(step.merged_id, []),
                     "reason": context.reason,

@@ -137,9 +137,10 @@ class ResolutionRun(Base):
 class MergeEvent(Base):
     """One golden profile merged into another: the audit entry, and what unmerge restores.
 
-    ``merged_before`` and ``survivor_before`` hold both profiles' values and
-    lineage as they were; ``field_changes`` each survivor field that changed,
-    before and after; ``moved_link_ids`` the source records that moved.
+    ``field_changes`` holds each survivor field that changed, before and
+    after; ``moved_link_ids`` the source records that moved. The merged
+    profile's own row is left as it was (only its status changes), so it
+    needs no copy here.
     """
 
     __tablename__ = "merge_event"
@@ -154,8 +155,6 @@ class MergeEvent(Base):
     probability: Mapped[float | None] = mapped_column(Float)
     match_weight: Mapped[float | None] = mapped_column(Float)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    survivor_before: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    merged_before: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     field_changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     moved_link_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
     reason: Mapped[str | None] = mapped_column(Text)

@@ -141,6 +141,10 @@ def resolve_repository(
     settings = settings or get_settings().identity
     thresholds = thresholds_of(settings)
     connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # The batch reads each table once and writes much of it: pages mapped in
+        # would only count against the memory budget, not save a read.
+        connection.exec_driver_sql("PRAGMA mmap_size=0")
     now = utcnow()
     filled = refresh_missing_snapshots(connection, now=now, progress=progress)
     run_id = _start_run(session, RunKind.BATCH, actor, now)

@@ -50,16 +50,24 @@ class DerivedProfile:
     lineage: dict[str, dict[str, Any]]
 
 
-def _best(candidates: Sequence[Candidate], completeness: dict[int, int]) -> Candidate:
+def _rank(candidate: Candidate) -> tuple[int, float]:
+    """Return the part of a candidate's rank that does not depend on the field: source, recency."""
+    facts = candidate.facts
+    return (
+        SOURCE_PRIORITY.get(facts.source_system, 99),
+        -(facts.observed_at or _OLDEST).timestamp(),
+    )
+
+
+def _best(
+    candidates: Sequence[Candidate],
+    completeness: dict[int, int],
+    ranks: dict[int, tuple[int, float]],
+) -> Candidate:
     # Lowest priority number first; within it the latest, most complete, newest record.
     return min(
         candidates,
-        key=lambda c: (
-            SOURCE_PRIORITY.get(c.facts.source_system, 99),
-            -(c.facts.observed_at or _OLDEST).timestamp(),
-            -completeness[c.record_id],
-            -c.record_id,
-        ),
+        key=lambda c: (*ranks[c.record_id], -completeness[c.record_id], -c.record_id),
     )
 
 
@@ -81,13 +89,18 @@ def derive_profile(candidates: Sequence[Candidate]) -> DerivedProfile:
         return _from_one(candidates[0])
     values: dict[str, Any] = {}
     lineage: dict[str, dict[str, Any]] = {}
+    ranks = {c.record_id: _rank(c) for c in candidates}
 
     for field in SCALAR_FIELDS:
         holders = [c for c in candidates if getattr(c.facts, field) is not None]
         if not holders:
             values[field] = None
             continue
-        winner = _best(holders, {c.record_id: len(str(getattr(c.facts, field))) for c in holders})
+        if len(holders) == 1:
+            winner = holders[0]
+        else:
+            completeness = {c.record_id: len(str(getattr(c.facts, field))) for c in holders}
+            winner = _best(holders, completeness, ranks)
         values[field] = getattr(winner.facts, field)
         lineage[field] = _lineage(winner)
     values["email_match_key"] = None
@@ -103,7 +116,7 @@ def derive_profile(candidates: Sequence[Candidate]) -> DerivedProfile:
             c.record_id: sum(getattr(c.facts, f) is not None for f in ADDRESS_FIELDS)
             for c in with_address
         }
-        winner = _best(with_address, filled)
+        winner = _best(with_address, filled, ranks)
         for field in ADDRESS_FIELDS:
             values[field] = getattr(winner.facts, field)
         lineage["address"] = _lineage(winner)
