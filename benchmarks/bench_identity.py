@@ -70,19 +70,28 @@ def _child(command: list[str], database: str) -> tuple[float, float]:
 
 
 def quality(args: argparse.Namespace) -> None:
-    """Generate, load, and measure AMIgo's resolution (threshold sweep) beside plain Splink."""
-    suffix = f"-noise{args.noise_scale:g}" if args.noise_scale != 1 else ""
-    export = args.data / f"export-{args.customers}-{args.seed}{suffix}"
-    if not (export / "truth.csv").exists():
-        noise = NoiseOptions().scaled(args.noise_scale)
-        generate(customers=args.customers, seed=args.seed, out_dir=export, noise=noise)
-    database = args.data / f"identity-{args.customers}{suffix}.db"
-    for extra in ("", "-wal", "-shm"):
-        Path(f"{database}{extra}").unlink(missing_ok=True)
-    url = f"sqlite:///{database.resolve()}"
-    seconds, _ = _child(["load", str(export)], url)
-    print(f"load customers={args.customers} noise_scale={args.noise_scale:g} seconds={seconds:.1f}")
-    truth = read_truth(export / "truth.csv")
+    """Generate, load, and measure AMIgo's resolution (threshold sweep) beside plain Splink.
+
+    With --database and --truth, measure an already loaded (unresolved) repository.
+    """
+    if args.database:
+        url, truth_path = args.database, args.truth
+    else:
+        suffix = f"-noise{args.noise_scale:g}" if args.noise_scale != 1 else ""
+        export = args.data / f"export-{args.customers}-{args.seed}{suffix}"
+        if not (export / "truth.csv").exists():
+            noise = NoiseOptions().scaled(args.noise_scale)
+            generate(customers=args.customers, seed=args.seed, out_dir=export, noise=noise)
+        database = args.data / f"identity-{args.customers}{suffix}.db"
+        for extra in ("", "-wal", "-shm"):
+            Path(f"{database}{extra}").unlink(missing_ok=True)
+        url = f"sqlite:///{database.resolve()}"
+        seconds, _ = _child(["load", str(export)], url)
+        print(
+            f"load customers={args.customers} noise_scale={args.noise_scale:g} seconds={seconds:.1f}"
+        )
+        truth_path = export / "truth.csv"
+    truth = read_truth(truth_path)
     engine = make_engine(url)
     with engine.connect() as connection:
         records = read_records(connection)
@@ -210,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser("quality")
     q.add_argument("--customers", type=int, default=100_000)
     q.add_argument("--noise-scale", type=float, default=1.0)
+    q.add_argument("--database", help="an already loaded repository to measure instead")
+    q.add_argument("--truth", type=Path, help="its truth.csv (with --database)")
     r = sub.add_parser("resolve")
     r.add_argument("--database", required=True)
     r.add_argument("--truth", type=Path, required=True)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     bindparam,
+    func,
     select,
     text,
     update,
@@ -115,14 +116,14 @@ def _id_table(connection: Connection, name: str, ids: Iterable[int]) -> Table:
 
 
 def _profiles(connection: Connection, affected: Table) -> dict[int, Any]:
-    rows = connection.execute(select(golden).join(affected, affected.c.id == golden.c.id))
+    rows = connection.execute(select(golden).where(golden.c.id.in_(select(affected.c.id))))
     return {row.id: row for row in rows}
 
 
 def _links_of(connection: Connection, affected: Table) -> dict[int, list[Any]]:
     found: dict[int, list[Any]] = {}
     for row in connection.execute(
-        select(links).join(affected, affected.c.id == links.c.customer_id).order_by(links.c.id)
+        select(links).where(links.c.customer_id.in_(select(affected.c.id))).order_by(links.c.id)
     ):
         found.setdefault(row.customer_id, []).append(row)
     return found
@@ -141,6 +142,12 @@ def profile_state(row: Any) -> dict[str, Any]:
     return state
 
 
+# A link read as the customer facts survivorship asks for (same attribute names).
+_FACT_COLUMNS = [
+    *(c for c in links.c if c.name not in {"origin", "source_created_at"}),
+    links.c.source_created_at.label("created_at"),
+    func.coalesce(links.c.origin, "web form").label("origin"),
+]
 _STATE_COLUMNS = [golden.c[name] for name in ("id", "external_id", "status", "merged_into_id")] + [
     golden.c[name] for name in PROFILE_FIELDS
 ]
@@ -150,11 +157,20 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def derive_from_links(linked: Sequence[Any], now: datetime) -> dict[str, Any]:
-    """Return a profile's golden values from the snapshots of its links (survivorship)."""
+def derive_from_links(
+    linked: Sequence[Any], now: datetime, *, as_facts: bool = False
+) -> dict[str, Any]:
+    """Return a profile's golden values from the snapshots of its links (survivorship).
+
+    With ``as_facts``, the rows already read like customer facts (the batch
+    selects ``_FACT_COLUMNS``) and are used as they are.
+    """
     candidates = [
         Candidate(
-            facts_from_snapshot(link, str(link.source_system), link.source_id), link.record_id
+            link
+            if as_facts
+            else facts_from_snapshot(link, str(link.source_system), link.source_id),
+            link.record_id,
         )
         for link in linked
         if link.record_id is not None
@@ -181,11 +197,22 @@ def _write_profiles(connection: Connection, values_by_id: dict[int, dict[str, An
         columns.append(Column(name, kind))
     staged = _temporary(connection, "amigo_profile_values", *columns)
     bulk_insert(connection, staged, [{"id": i, **v} for i, v in values_by_id.items()])
-    assignments = ", ".join(f"{name} = v.{name}" for name in _VALUE_COLUMNS)
+    _update_from_staged(connection)
+
+
+def _update_from_staged(connection: Connection) -> None:
+    """Write the staged golden values: each row found by its primary key.
+
+    A correlated row-value assignment, not UPDATE ... FROM: SQLite would scan
+    every golden profile for the join, even to update one.
+    """
+    names = ", ".join(_VALUE_COLUMNS)
+    picked = ", ".join(f"v.{name}" for name in _VALUE_COLUMNS)
     connection.execute(
         text(
-            f"UPDATE golden_customer SET {assignments} "  # noqa: S608 - names from the schema
-            "FROM amigo_profile_values AS v WHERE golden_customer.id = v.id"
+            f"UPDATE golden_customer SET ({names}) = (SELECT {picked} "  # noqa: S608 - schema names
+            "FROM amigo_profile_values v WHERE v.id = golden_customer.id) "
+            "WHERE id IN (SELECT id FROM amigo_profile_values)"
         )
     )
 
@@ -207,44 +234,50 @@ def rebuild_store_links(connection: Connection, affected: Table) -> None:
             "SELECT g.id, g.preferred_store_id, 'preferred', "
             " (SELECT min(coalesce(l.source_created_at, l.observed_at)) FROM identity_link l "
             "  WHERE l.customer_id = g.id AND l.preferred_store_id = g.preferred_store_id) "
-            f"FROM golden_customer g JOIN {name} a ON a.id = g.id "
-            "WHERE g.preferred_store_id IS NOT NULL AND g.status = 'active'"
+            f"FROM golden_customer g WHERE g.id IN (SELECT id FROM {name}) "
+            "AND g.preferred_store_id IS NOT NULL AND g.status = 'active'"
         )
     )
     connection.execute(
         text(
             "INSERT INTO customer_store (customer_id, store_id, relation, since) "  # noqa: S608
             "SELECT o.customer_id, o.store_id, 'visited', min(o.ordered_at) "
-            f"FROM customer_order o JOIN {name} a ON a.id = o.customer_id "
-            "WHERE o.store_id IS NOT NULL GROUP BY o.customer_id, o.store_id"
+            f"FROM customer_order o WHERE o.customer_id IN (SELECT id FROM {name}) "
+            "AND o.store_id IS NOT NULL GROUP BY o.customer_id, o.store_id"
         )
     )
     connection.execute(
         text(
             "INSERT INTO customer_associate (customer_id, associate_id, assigned_since) "  # noqa: S608
             "SELECT l.customer_id, l.associate_id, min(coalesce(l.source_created_at, l.observed_at)) "
-            f"FROM identity_link l JOIN {name} a ON a.id = l.customer_id "
-            "WHERE l.associate_id IS NOT NULL GROUP BY l.customer_id, l.associate_id"
+            f"FROM identity_link l WHERE l.customer_id IN (SELECT id FROM {name}) "
+            "AND l.associate_id IS NOT NULL GROUP BY l.customer_id, l.associate_id"
         )
     )
 
 
-def _repoint_by_links(connection: Connection, moved: Table) -> None:
-    """Point orders, interactions and consents at the profile their source customer's link is in."""
+def _repoint_by_links(connection: Connection, moved: Table, affected: Table) -> None:
+    """Point orders, interactions and consents at the profile their source customer's link is in.
+
+    Only rows of the moved links, which are all in the affected profiles:
+    each found through an index, never by scanning the table.
+    """
     for table in ("customer_order", "interaction"):
         connection.execute(
             text(
-                f"UPDATE {table} SET customer_id = l.customer_id "  # noqa: S608
-                f"FROM identity_link AS l, {moved.name} AS m "
-                f"WHERE m.id = l.id AND {table}.customer_link_id = l.id"
+                f"UPDATE {table} SET customer_id = (SELECT l.customer_id FROM identity_link l "  # noqa: S608
+                f"WHERE l.id = {table}.customer_link_id) "
+                f"WHERE customer_link_id IN (SELECT id FROM {moved.name})"
             )
         )
     connection.execute(
         text(
-            "UPDATE raw_consent SET customer_id = l.customer_id "  # noqa: S608
-            f"FROM identity_link AS l, {moved.name} AS m "
-            "WHERE m.id = l.id AND raw_consent.source_system = l.source_system "
-            "AND raw_consent.source_id = l.source_id"
+            "UPDATE raw_consent SET customer_id = (SELECT l.customer_id FROM identity_link l "  # noqa: S608
+            "WHERE l.source_system = raw_consent.source_system "
+            "AND l.source_id = raw_consent.source_id) "
+            f"WHERE customer_id IN (SELECT id FROM {affected.name}) "
+            "AND (source_system, source_id) IN (SELECT l.source_system, l.source_id "
+            f"FROM identity_link l WHERE l.id IN (SELECT id FROM {moved.name}))"
         )
     )
 
@@ -292,7 +325,7 @@ def apply_merges(
     connection.execute(
         text(
             "INSERT INTO amigo_moved_links (id, merged_id) SELECT l.id, l.customer_id "
-            "FROM identity_link l JOIN amigo_merge_map m ON m.merged_id = l.customer_id"
+            "FROM amigo_merge_map m CROSS JOIN identity_link l WHERE l.customer_id = m.merged_id"
         )
     )
 
@@ -308,8 +341,9 @@ def apply_merges(
     # 2. Everything of a merged profile moves to its survivor, one statement per table.
     connection.execute(
         text(
-            "UPDATE identity_link SET customer_id = m.survivor_id "
-            "FROM amigo_merge_map AS m WHERE identity_link.customer_id = m.merged_id"
+            "UPDATE identity_link SET customer_id = (SELECT m.survivor_id FROM amigo_merge_map m "
+            "WHERE m.merged_id = identity_link.customer_id) "
+            "WHERE customer_id IN (SELECT merged_id FROM amigo_merge_map)"
         )
     )
     for table in ("customer_order", "interaction", "raw_consent"):
@@ -325,8 +359,9 @@ def apply_merges(
     _apply_staged(connection)
     connection.execute(
         text(
-            "UPDATE golden_customer SET status = 'merged', merged_into_id = m.survivor_id, "
-            "updated_at = :now FROM amigo_merge_map AS m WHERE golden_customer.id = m.merged_id"
+            "UPDATE golden_customer SET status = 'merged', merged_into_id = (SELECT m.survivor_id "
+            "FROM amigo_merge_map m WHERE m.merged_id = golden_customer.id), updated_at = :now "
+            "WHERE id IN (SELECT merged_id FROM amigo_merge_map)"
         ).bindparams(bindparam("now", context.now, type_=UTCDateTime())),
     )
     _move_store_links(connection)
@@ -347,8 +382,10 @@ def _move_store_links(connection: Connection) -> None:
     connection.execute(
         text(
             "INSERT INTO customer_store (customer_id, store_id, relation, since) "  # noqa: S608
-            "SELECT m.survivor_id, s.store_id, s.relation, min(s.since) FROM customer_store s "
-            "JOIN amigo_merge_map m ON m.merged_id = s.customer_id WHERE s.relation = 'visited' "
+            "SELECT m.survivor_id, s.store_id, s.relation, min(s.since) FROM amigo_merge_map m "
+            # CROSS JOIN: SQLite then loops over the (small) map, not every tie.
+            "CROSS JOIN customer_store s WHERE s.customer_id = m.merged_id "
+            "AND s.relation = 'visited' "
             "GROUP BY m.survivor_id, s.store_id, s.relation "
             "ON CONFLICT (customer_id, store_id, relation) DO UPDATE SET since = "
             + _EARLIER.format(c="since", t="customer_store")
@@ -358,9 +395,8 @@ def _move_store_links(connection: Connection) -> None:
         text(
             "INSERT INTO customer_associate (customer_id, associate_id, assigned_since) "
             "SELECT m.survivor_id, a.associate_id, min(a.assigned_since) "
-            "FROM customer_associate a JOIN amigo_merge_map m ON m.merged_id = a.customer_id "
-            # SQLite reads ON CONFLICT after a join as the join's ON without a WHERE.
-            "WHERE true GROUP BY m.survivor_id, a.associate_id "
+            "FROM amigo_merge_map m CROSS JOIN customer_associate a "
+            "WHERE a.customer_id = m.merged_id GROUP BY m.survivor_id, a.associate_id "
             "ON CONFLICT (customer_id, associate_id) DO UPDATE SET assigned_since = "
             + _EARLIER.format(c="assigned_since", t="customer_associate")
         )
@@ -393,8 +429,8 @@ def _check_active(connection: Connection, affected: Table, involved: set[int]) -
     found = {
         int(row.id): row
         for row in connection.execute(
-            select(golden.c.id, golden.c.external_id, golden.c.status).join(
-                affected, affected.c.id == golden.c.id
+            select(golden.c.id, golden.c.external_id, golden.c.status).where(
+                golden.c.id.in_(select(affected.c.id))
             )
         )
     }
@@ -416,13 +452,7 @@ def _staging_table(connection: Connection) -> Table:
 
 
 def _apply_staged(connection: Connection) -> None:
-    assignments = ", ".join(f"{name} = v.{name}" for name in _VALUE_COLUMNS)
-    connection.execute(
-        text(
-            f"UPDATE golden_customer SET {assignments} "  # noqa: S608 - names from the schema
-            "FROM amigo_profile_values AS v WHERE golden_customer.id = v.id"
-        )
-    )
+    _update_from_staged(connection)
 
 
 def _by_ids(connection: Connection, columns: Any, column: Any, ids: list[int]) -> list[Any]:
@@ -439,7 +469,7 @@ def _audit_and_stage(
     ids = sorted({p.survivor_id for p in plans} | {s.merged_id for p in plans for s in p.steps})
     before = {row.id: row for row in _by_ids(connection, _STATE_COLUMNS, golden.c.id, ids)}
     linked: dict[int, list[Any]] = {}
-    for row in _by_ids(connection, list(links.c), links.c.customer_id, ids):
+    for row in _by_ids(connection, _FACT_COLUMNS, links.c.customer_id, ids):
         linked.setdefault(row.customer_id, []).append(row)
     moved_rows = connection.execute(
         text(
@@ -457,7 +487,7 @@ def _audit_and_stage(
         records = list(linked.get(plan.survivor_id, []))
         for step in plan.steps:
             records += linked.get(step.merged_id, [])
-        after = derive_from_links(sorted(records, key=lambda r: r.id), context.now)
+        after = derive_from_links(sorted(records, key=lambda r: r.id), context.now, as_facts=True)
         values.append({"id": plan.survivor_id, **after})
         survivor_state = profile_state(before[plan.survivor_id])
         changes = {
@@ -579,7 +609,7 @@ def unmerge(connection: Connection, merge_event_id: int, context: MergeContext) 
     connection.execute(
         update(links).where(links.c.id.in_(select(moved.c.id))).values(customer_id=restored)
     )
-    _repoint_by_links(connection, moved)
+    _repoint_by_links(connection, moved, affected)
     linked = _links_of(connection, affected)
     if not linked.get(holder):
         raise InvalidInputError(
