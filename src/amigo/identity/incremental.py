@@ -10,7 +10,7 @@ and merged or queued for review the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, or_, select
 from amigo.core.db import table_of
 from amigo.core.sql import is_one_of
 from amigo.identity.clustering import Link, cluster
-from amigo.identity.matching import PairScorer, features_of
+from amigo.identity.matching import NAME_BLOCK_CAP, PairScorer, features_of
 from amigo.identity.merging import MergeContext, apply_merges
 from amigo.identity.models import DistinctDecisionMember, IdentityLink, IdentityReference
 from amigo.identity.resolution import (
@@ -84,13 +84,18 @@ class _Resolver:
             self._frequencies[value] = int(count or 0) / self.total_links()
         return self._frequencies[value] or None
 
+    def uncommon_name(self, name: str) -> bool:
+        """Tell whether a full name is carried by few enough records to block on."""
+        frequency = self.name_frequency("full_name", name) or 0.0
+        return frequency * self.total_links() <= NAME_BLOCK_CAP
+
     def resolve(self, link_id: int) -> None:
         found = self._rows(links.c.id == link_id)
         if not found or found[0].record_id is None:
             return
         new = found[0]
         self.outcome.records += 1
-        keys = _blocking_conditions(new)
+        keys = _blocking_conditions(new, self.uncommon_name)
         profiles = {new.customer_id}
         if keys:
             profiles |= set(
@@ -218,15 +223,18 @@ def _rule(
     return deterministic_rule(features[pair.left], features[pair.right])
 
 
-def _blocking_conditions(new: Any) -> list[Any]:
+def _blocking_conditions(new: Any, uncommon: Callable[[str], bool]) -> list[Any]:
     conditions = []
     if new.email_match_key:
         conditions.append(links.c.email_match_key == new.email_match_key)
     if new.phone:
         conditions.append(links.c.phone == new.phone)
     if new.name_key:
+        # As in a batch: a name shared by many records is no reason to compare.
         first, _, last = new.name_key.partition(" ")
-        conditions.append(links.c.name_key.in_([new.name_key, f"{last} {first}"]))
+        names = [name for name in (new.name_key, f"{last} {first}") if uncommon(name)]
+        if names:
+            conditions.append(links.c.name_key.in_(names))
     if new.birth_date and (new.first_name_key or new.last_name_key):
         same_name_part = [
             column == value
