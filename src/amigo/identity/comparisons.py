@@ -142,6 +142,37 @@ def _jw_sql(column: str, threshold: float) -> str:
     return f"jaro_winkler_similarity({column}_l, {column}_r) >= {threshold}"
 
 
+# The levels are written in DuckDB's SQL (trained models keep it). Spark differs
+# in exactly two of the constructs used: Splink's Jaro-Winkler UDF is named
+# jaro_winkler, and regexp_replace replaces every match without a 'g' flag.
+_SPARK_SPELLING = (
+    (re.compile(r"\bjaro_winkler_similarity\("), "jaro_winkler("),
+    (re.compile(r"(regexp_replace\([^()]*), 'g'\)"), r"\1)"),
+)
+
+
+def spark_sql(condition: str) -> str:
+    """Return a level's SQL condition as Spark SQL (with Splink's UDFs registered)."""
+    for pattern, spelling in _SPARK_SPELLING:
+        condition = pattern.sub(spelling, condition)
+    return condition
+
+
+def for_spark(model: Mapping[str, Any]) -> dict[str, Any]:
+    """Return Splink settings (or a trained model) with every level's SQL in Spark's dialect."""
+    comparisons = [
+        {
+            **comparison,
+            "comparison_levels": [
+                {**level, "sql_condition": spark_sql(level["sql_condition"])}
+                for level in comparison["comparison_levels"]
+            ],
+        }
+        for comparison in model["comparisons"]
+    ]
+    return {**model, "comparisons": comparisons}
+
+
 # ---------------------------------------------------------------- the comparisons
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from amigo.core.errors import AmigoError
-from amigo.identity.comparisons import COMPARISONS, Comparison, Row
+from amigo.identity.comparisons import COMPARISONS, Comparison, Row, for_spark
 from amigo.identity.keys import (
     NameKeys,
     distinct_local_part,
@@ -266,20 +267,48 @@ def _db_api(backend: str) -> Any:
         return DuckDBAPI(connection=duckdb.connect(config=config))
     if backend == "spark":
         try:
-            from pyspark.sql import SparkSession  # type: ignore[import-not-found]  # noqa: PLC0415
+            from pyspark.sql import SparkSession  # noqa: PLC0415
             from splink import SparkAPI  # noqa: PLC0415
         except ImportError:
             raise MatchingError(
                 "AMIGO_IDENTITY_BACKEND=spark needs pyspark: pip install pyspark (and Java 17)"
             ) from None
-        return SparkAPI(spark_session=SparkSession.builder.getOrCreate())  # type: ignore[no-untyped-call]
+        return SparkAPI(spark_session=_spark_session(SparkSession))  # type: ignore[no-untyped-call]
     raise MatchingError(f"unknown identity backend {backend!r}: use duckdb or spark")
+
+
+def _spark_session(session_class: Any) -> Any:
+    """Return the active Spark session, or a local one, with what Splink needs on it.
+
+    A cluster's own session (spark-submit, Databricks) is used as configured;
+    it must carry Splink's similarity jar and a checkpoint directory itself.
+    """
+    from splink.backends.spark import similarity_jar_location  # noqa: PLC0415
+
+    active = session_class.getActiveSession()
+    if active is not None:
+        return active
+    checkpoints = Path(tempfile.gettempdir()) / "amigo-spark-checkpoints"
+    session = (
+        session_class.builder.appName("amigo-identity")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    if session.sparkContext.master.startswith("local"):
+        # Spark's 200 shuffle partitions suit a cluster; on one machine they are overhead.
+        session.conf.set("spark.sql.shuffle.partitions", str(2 * (os.cpu_count() or 1)))
+    session.sparkContext.setCheckpointDir(str(checkpoints))
+    return session
 
 
 def _linker(tables: Sequence[pa.Table], settings: dict[str, Any], backend: str) -> Any:
     from splink import Linker  # noqa: PLC0415
 
     db_api = _db_api(backend)
+    if backend == "spark":
+        settings = for_spark(settings)
     frames = [db_api.register(table) for table in tables]
     return Linker(frames if len(frames) > 1 else frames[0], settings, log_level=logging.ERROR)
 
@@ -301,7 +330,8 @@ def train_model(
     if records < 2:
         raise MatchingError("at least two records are needed to train a match model")
     started = time.perf_counter()
-    linker = _linker(tables, settings or base_settings(link_type), backend)
+    canonical = settings or base_settings(link_type)
+    linker = _linker(tables, canonical, backend)
     step = on_step or (lambda _name: None)
     step("estimating how often two records match")
     try:
@@ -323,7 +353,7 @@ def train_model(
             logging.getLogger(__name__).info("EM on %s skipped: %s", block, error)
             # Splink leaves the comparisons of a failed session out of the model.
             linker = _linker(tables, before, backend)
-    model = smooth(linker.misc.save_model_to_json())
+    model = smooth(_with_sql_of(canonical, linker.misc.save_model_to_json()))
     return TrainedModel(
         settings=model,
         records=records,
@@ -333,6 +363,16 @@ def train_model(
             "weights": level_weights(model),
         },
     )
+
+
+def _with_sql_of(canonical: Mapping[str, Any], model: dict[str, Any]) -> dict[str, Any]:
+    """Keep a trained model's level conditions as written (DuckDB's SQL), whatever ran it."""
+    for written, trained in zip(canonical["comparisons"], model["comparisons"], strict=True):
+        for level, trained_level in zip(
+            written["comparison_levels"], trained["comparison_levels"], strict=True
+        ):
+            trained_level["sql_condition"] = level["sql_condition"]
+    return model
 
 
 def smooth(model: dict[str, Any]) -> dict[str, Any]:
