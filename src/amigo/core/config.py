@@ -48,7 +48,7 @@ class IdentitySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AMIGO_IDENTITY_", extra="ignore")
 
     auto_merge_threshold: float = Field(
-        default=0.99,
+        default=0.9,
         gt=0,
         le=1,
         description="Match probability at or above which two profiles merge without a person "
