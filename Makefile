@@ -30,7 +30,7 @@ demo: install
 	$(BIN)/amigo quality report
 	@echo
 	@echo "Demo data is loaded and resolved into ./amigo.db. Try next:"
-	@echo "  $(BIN)/amigo customer show cegid:PAR02000001     # a Client 360: profile, lineage, orders, consents"
+	@echo "  $(BIN)/amigo customer show cegid:MIL01000012     # a Client 360: one person from three sources"
 	@echo "  $(BIN)/amigo identity review                      # the pairs resolution was not sure about"
 	@echo "  $(BIN)/amigo identity history <profile id>        # its merges: rule, score, fields; then unmerge"
 	@echo "  $(BIN)/amigo load demo-data                       # idempotent: nothing changes the second time"
