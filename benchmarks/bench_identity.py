@@ -47,7 +47,7 @@ from amigo.synth.options import NoiseOptions
 
 SWEEP = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 
-# What a missed true pair shares, strongest first: the first that holds names it.
+# What a true pair's two records share, strongest first: the first that holds names it.
 _EVIDENCE = (
     ("email", lambda a, b: a["email"] is not None and a["email"] == b["email"]),
     ("phone", lambda a, b: a["phone"] is not None and a["phone"] == b["phone"]),

@@ -58,7 +58,7 @@ class _Resolver:
     model_version: int | None
     outcome: IncrementalOutcome = field(default_factory=IncrementalOutcome)
     _total: int | None = None
-    _frequencies: dict[str, float] = field(default_factory=dict)
+    _name_counts: dict[str, int] = field(default_factory=dict)
 
     def _rows(self, condition: Any) -> list[Any]:
         return list(self.connection.execute(select(links).where(condition)))
@@ -73,21 +73,23 @@ class _Resolver:
             )
         return self._total
 
+    def _name_count(self, name: str) -> int:
+        if name not in self._name_counts:
+            count = self.connection.scalar(
+                select(func.count()).select_from(links).where(links.c.name_key == name)
+            )
+            self._name_counts[name] = int(count or 0)
+        return self._name_counts[name]
+
     def name_frequency(self, column: str, value: Any) -> float | None:
         """Return a full name's share of the records (the term frequency Splink would use)."""
         if column != "full_name" or value is None:
             return None
-        if value not in self._frequencies:
-            count = self.connection.scalar(
-                select(func.count()).select_from(links).where(links.c.name_key == value)
-            )
-            self._frequencies[value] = int(count or 0) / self.total_links()
-        return self._frequencies[value] or None
+        return self._name_count(value) / self.total_links() or None
 
     def uncommon_name(self, name: str) -> bool:
         """Tell whether a full name is carried by few enough records to block on."""
-        frequency = self.name_frequency("full_name", name) or 0.0
-        return frequency * self.total_links() <= NAME_BLOCK_CAP
+        return self._name_count(name) <= NAME_BLOCK_CAP
 
     def resolve(self, link_id: int) -> None:
         found = self._rows(links.c.id == link_id)

@@ -187,15 +187,10 @@ _VALUE_COLUMNS = (*PROFILE_FIELDS, "lineage", "updated_at")
 
 
 def _write_profiles(connection: Connection, values_by_id: dict[int, dict[str, Any]]) -> None:
-    """Write re-derived golden values (one UPDATE ... FROM a temporary table)."""
+    """Write re-derived golden values, staged in a temporary table (one UPDATE)."""
     if not values_by_id:
         return
-    columns = [Column("id", BigInteger, primary_key=True)]
-    for name in _VALUE_COLUMNS:
-        column = golden.c[name]
-        kind = JSONType if name == "lineage" else column.type
-        columns.append(Column(name, kind))
-    staged = _temporary(connection, "amigo_profile_values", *columns)
+    staged = _staging_table(connection)
     bulk_insert(connection, staged, [{"id": i, **v} for i, v in values_by_id.items()])
     _update_from_staged(connection)
 
@@ -356,7 +351,7 @@ def apply_merges(
                 "WHERE customer_id IN (SELECT merged_id FROM amigo_merge_map)"
             )
         )
-    _apply_staged(connection)
+    _update_from_staged(connection)
     connection.execute(
         text(
             "UPDATE golden_customer SET status = 'merged', merged_into_id = (SELECT m.survivor_id "
@@ -449,10 +444,6 @@ def _staging_table(connection: Connection) -> Table:
     for name in _VALUE_COLUMNS:
         columns.append(Column(name, JSONType if name == "lineage" else golden.c[name].type))
     return _temporary(connection, "amigo_profile_values", *columns)
-
-
-def _apply_staged(connection: Connection) -> None:
-    _update_from_staged(connection)
 
 
 def _by_ids(connection: Connection, columns: Any, column: Any, ids: list[int]) -> list[Any]:
