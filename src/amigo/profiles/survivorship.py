@@ -50,25 +50,24 @@ class DerivedProfile:
     lineage: dict[str, dict[str, Any]]
 
 
-def _rank(candidate: Candidate) -> tuple[int, float]:
-    """Return the part of a candidate's rank that does not depend on the field: source, recency."""
-    facts = candidate.facts
-    return (
-        SOURCE_PRIORITY.get(facts.source_system, 99),
-        -(facts.observed_at or _OLDEST).timestamp(),
-    )
+_Ranked = tuple[int, float, int, Candidate]  # source priority, -recency, -record id, the record
 
 
-def _best(
-    candidates: Sequence[Candidate],
-    completeness: dict[int, int],
-    ranks: dict[int, tuple[int, float]],
-) -> Candidate:
-    # Lowest priority number first; within it the latest, most complete, newest record.
-    return min(
-        candidates,
-        key=lambda c: (*ranks[c.record_id], -completeness[c.record_id], -c.record_id),
-    )
+def _ranked(candidates: Sequence[Candidate]) -> list[_Ranked]:
+    """Return each candidate with the field-independent part of its rank: source, recency, id.
+
+    Read once per profile rather than once per field: a batch derives
+    hundreds of thousands of profiles.
+    """
+    return [
+        (
+            SOURCE_PRIORITY.get(c.facts.source_system, 99),
+            -(c.facts.observed_at or _OLDEST).timestamp(),
+            -c.record_id,
+            c,
+        )
+        for c in candidates
+    ]
 
 
 def _lineage(candidate: Candidate) -> dict[str, Any]:
@@ -81,6 +80,38 @@ def _lineage(candidate: Candidate) -> dict[str, Any]:
     }
 
 
+def _best_holder(ranked: list[_Ranked], field: str) -> Candidate | None:
+    """Return the record whose value of the field wins, None if no record has one.
+
+    Lowest priority number first; within it the latest, the most complete
+    value, the newest record.
+    """
+    best: tuple[int, float, int, int] | None = None
+    winner: Candidate | None = None
+    for priority, recency, newest, candidate in ranked:
+        value = getattr(candidate.facts, field)
+        if value is None:
+            continue
+        key = (priority, recency, -len(str(value)), newest)
+        if best is None or key < best:
+            best, winner = key, candidate
+    return winner
+
+
+def _best_address(ranked: list[_Ranked]) -> Candidate | None:
+    """Return the record whose postal address wins, as one block: the most filled in among equals."""
+    best: tuple[int, float, int, int] | None = None
+    winner: Candidate | None = None
+    for priority, recency, newest, candidate in ranked:
+        filled = sum(getattr(candidate.facts, f) is not None for f in ADDRESS_FIELDS)
+        if not filled:
+            continue
+        key = (priority, recency, -filled, newest)
+        if best is None or key < best:
+            best, winner = key, candidate
+    return winner
+
+
 def derive_profile(candidates: Sequence[Candidate]) -> DerivedProfile:
     """Derive the golden values and their lineage from every record of one person."""
     if not candidates:
@@ -89,39 +120,28 @@ def derive_profile(candidates: Sequence[Candidate]) -> DerivedProfile:
         return _from_one(candidates[0])
     values: dict[str, Any] = {}
     lineage: dict[str, dict[str, Any]] = {}
-    ranks = {c.record_id: _rank(c) for c in candidates}
+    ranked = _ranked(candidates)
+    sources: dict[int, dict[str, Any]] = {}  # one lineage entry per winning record
 
-    for field in SCALAR_FIELDS:
-        holders = [c for c in candidates if getattr(c.facts, field) is not None]
-        if not holders:
-            values[field] = None
-            continue
-        if len(holders) == 1:
-            winner = holders[0]
-        else:
-            completeness = {c.record_id: len(str(getattr(c.facts, field))) for c in holders}
-            winner = _best(holders, completeness, ranks)
-        values[field] = getattr(winner.facts, field)
-        lineage[field] = _lineage(winner)
-    values["email_match_key"] = None
-    if "email" in lineage:
-        email_source = next(c for c in candidates if c.record_id == lineage["email"]["record"])
-        values["email_match_key"] = email_source.facts.email_match_key
+    def source_of(winner: Candidate) -> dict[str, Any]:
+        found = sources.get(id(winner))
+        if found is None:
+            found = sources[id(winner)] = _lineage(winner)
+        return found
 
-    with_address = [
-        c for c in candidates if any(getattr(c.facts, f) is not None for f in ADDRESS_FIELDS)
-    ]
-    if with_address:
-        filled = {
-            c.record_id: sum(getattr(c.facts, f) is not None for f in ADDRESS_FIELDS)
-            for c in with_address
-        }
-        winner = _best(with_address, filled, ranks)
-        for field in ADDRESS_FIELDS:
-            values[field] = getattr(winner.facts, field)
-        lineage["address"] = _lineage(winner)
-    else:
-        values.update(dict.fromkeys(ADDRESS_FIELDS))
+    winners = {field: _best_holder(ranked, field) for field in SCALAR_FIELDS}
+    for field, winner in winners.items():
+        values[field] = None if winner is None else getattr(winner.facts, field)
+        if winner is not None:
+            lineage[field] = source_of(winner)
+    email_winner = winners["email"]
+    values["email_match_key"] = None if email_winner is None else email_winner.facts.email_match_key
+
+    address_winner = _best_address(ranked)
+    for field in ADDRESS_FIELDS:
+        values[field] = None if address_winner is None else getattr(address_winner.facts, field)
+    if address_winner is not None:
+        lineage["address"] = source_of(address_winner)
 
     # Origin is how the person first came to the brand: the earliest-created record.
     first = min(
@@ -133,7 +153,7 @@ def derive_profile(candidates: Sequence[Candidate]) -> DerivedProfile:
         ),
     )
     values["origin"] = first.facts.origin
-    lineage["origin"] = _lineage(first)
+    lineage["origin"] = source_of(first)
     return DerivedProfile(values=values, lineage=lineage)
 
 
