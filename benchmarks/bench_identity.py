@@ -37,7 +37,7 @@ from sqlalchemy import select
 from amigo.core.config import IdentitySettings
 from amigo.core.db import make_engine, unit_of_work
 from amigo.identity.evaluation import Evaluation, evaluate, evaluate_clusters, read_truth
-from amigo.identity.matching import train_model
+from amigo.identity.matching import NAME_BLOCK_CAP, train_model
 from amigo.identity.models import IdentityLink
 from amigo.identity.resolution import Thresholds, plan_clusters, read_records, score_pairs
 from amigo.identity.service import changed_links, resolve_new_records
@@ -84,6 +84,43 @@ def recall_by_evidence(
                 every[shared] += 1
                 joined[shared] += roots[left] == roots[right]
     return {name: (joined[name], every[name]) for name, _ in (*_EVIDENCE, ("nothing", None))}
+
+
+def name_only_pairs(
+    records: Any, keys: list[tuple[str, str]], truth: dict[Any, str]
+) -> dict[str, tuple[int, int]]:
+    """Return, among pairs sharing a full name and no identifier, (same person, different) pairs.
+
+    The ceiling of recall at a given precision: whatever the resolver, these
+    pairs carry no more evidence than this split. Split by whether the two
+    records contradict each other (both have an e-mail, a phone or a birth
+    date, and they differ) and by how many records carry the name.
+    """
+    person = [truth.get(key) for key in keys]
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for position, features in enumerate(records.features):
+        if features["full_name"] is not None:
+            by_name[features["full_name"]].append(position)
+    split: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    strong = [holds for name, holds in _EVIDENCE if name != "full_name"]
+    for positions in by_name.values():
+        if len(positions) > NAME_BLOCK_CAP:  # a name this common is not a candidate key
+            continue
+        for i, left in enumerate(positions):
+            for right in positions[i + 1 :]:
+                a, b = records.features[left], records.features[right]
+                if any(holds(a, b) for holds in strong):
+                    continue
+                contradicts = any(
+                    a[c] is not None and b[c] is not None and a[c] != b[c]
+                    for c in ("email", "phone", "birth")
+                )
+                kind = "contradicting" if contradicts else "not_contradicting"
+                if len(positions) == 2 and not contradicts:
+                    kind = "not_contradicting_name_of_two"
+                same = person[left] is not None and person[left] == person[right]
+                split[kind][0 if same else 1] += 1
+    return {kind: (same, other) for kind, (same, other) in sorted(split.items())}
 
 
 def _figures(name: str, result: Evaluation, **extra: object) -> None:
@@ -168,6 +205,11 @@ def quality(args: argparse.Namespace) -> None:
                 f"recall_by_shared_evidence auto_merge_threshold={auto} "
                 f"with_an_identifier={found / total:.4%} {shares}"
             )
+            ceiling = " ".join(
+                f"{kind}={same}/{same + other}({same / (same + other):.1%})"
+                for kind, (same, other) in name_only_pairs(records, keys, truth).items()
+            )
+            print(f"name_only_pairs same_person/all {ceiling}")
     started = time.perf_counter()
     plain = plain_splink_clusters(plain_table, seed=args.seed)
     plain_seconds = time.perf_counter() - started
