@@ -7,7 +7,6 @@ import hashlib
 import itertools
 import os
 import tempfile
-import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -642,13 +641,11 @@ def test_csv_memory_stays_bounded_on_a_large_file(tmp_path: Path) -> None:
         handle.write(f"{HEADER};Note\r\n")
         handle.writelines(f"{i};Régis;Hervé;{filler}\r\n" for i in range(rows))
     assert path.stat().st_size > 25_000_000
-    started = time.perf_counter()
     count, peak = _peak_memory_while_reading(
         lambda: open_csv_export(path, required_columns=REQUIRED)
     )
     assert count == rows
     assert peak < 8_000_000, f"peak {peak / 1e6:.1f} MB"
-    assert time.perf_counter() - started < 5
 
 
 def test_jsonl_memory_stays_bounded_on_a_large_file(tmp_path: Path) -> None:
@@ -658,8 +655,6 @@ def test_jsonl_memory_stays_bounded_on_a_large_file(tmp_path: Path) -> None:
     with path.open("wb") as handle:
         handle.writelines(orjson.dumps({"id": i, **record}) + b"\n" for i in range(rows))
     assert path.stat().st_size > 25_000_000
-    started = time.perf_counter()
     count, peak = _peak_memory_while_reading(lambda: open_jsonl_export(path, required_keys=("id",)))
     assert count == rows
     assert peak < 8_000_000, f"peak {peak / 1e6:.1f} MB"
-    assert time.perf_counter() - started < 5
