@@ -10,7 +10,7 @@ address's city.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -80,36 +80,38 @@ def _lineage(candidate: Candidate) -> dict[str, Any]:
     }
 
 
-def _best_holder(ranked: list[_Ranked], field: str) -> Candidate | None:
-    """Return the record whose value of the field wins, None if no record has one.
+def _best(
+    ranked: list[_Ranked], completeness: Callable[[CustomerFacts], int | None]
+) -> Candidate | None:
+    """Return the winning record among those holding the value, None if no record holds it.
 
     Lowest priority number first; within it the latest, the most complete
-    value, the newest record.
+    (``completeness`` is None where the record does not hold the value), the
+    newest record.
     """
     best: tuple[int, float, int, int] | None = None
     winner: Candidate | None = None
     for priority, recency, newest, candidate in ranked:
-        value = getattr(candidate.facts, field)
-        if value is None:
+        measure = completeness(candidate.facts)
+        if measure is None:
             continue
-        key = (priority, recency, -len(str(value)), newest)
+        key = (priority, recency, -measure, newest)
         if best is None or key < best:
             best, winner = key, candidate
     return winner
 
 
-def _best_address(ranked: list[_Ranked]) -> Candidate | None:
-    """Return the record whose postal address wins, as one block: the most filled in among equals."""
-    best: tuple[int, float, int, int] | None = None
-    winner: Candidate | None = None
-    for priority, recency, newest, candidate in ranked:
-        filled = sum(getattr(candidate.facts, f) is not None for f in ADDRESS_FIELDS)
-        if not filled:
-            continue
-        key = (priority, recency, -filled, newest)
-        if best is None or key < best:
-            best, winner = key, candidate
-    return winner
+def _value_length(field: str) -> Callable[[CustomerFacts], int | None]:
+    def length(facts: CustomerFacts) -> int | None:
+        value = getattr(facts, field)
+        return None if value is None else len(str(value))
+
+    return length
+
+
+def _address_filled(facts: CustomerFacts) -> int | None:
+    # The postal address is one block: the record holding any of it, the most filled in.
+    return sum(getattr(facts, f) is not None for f in ADDRESS_FIELDS) or None
 
 
 def derive_profile(candidates: Sequence[Candidate]) -> DerivedProfile:
@@ -124,12 +126,12 @@ def derive_profile(candidates: Sequence[Candidate]) -> DerivedProfile:
     sources: dict[int, dict[str, Any]] = {}  # one lineage entry per winning record
 
     def source_of(winner: Candidate) -> dict[str, Any]:
-        found = sources.get(id(winner))
+        found = sources.get(winner.record_id)
         if found is None:
-            found = sources[id(winner)] = _lineage(winner)
+            found = sources[winner.record_id] = _lineage(winner)
         return found
 
-    winners = {field: _best_holder(ranked, field) for field in SCALAR_FIELDS}
+    winners = {field: _best(ranked, _value_length(field)) for field in SCALAR_FIELDS}
     for field, winner in winners.items():
         values[field] = None if winner is None else getattr(winner.facts, field)
         if winner is not None:
@@ -137,7 +139,7 @@ def derive_profile(candidates: Sequence[Candidate]) -> DerivedProfile:
     email_winner = winners["email"]
     values["email_match_key"] = None if email_winner is None else email_winner.facts.email_match_key
 
-    address_winner = _best_address(ranked)
+    address_winner = _best(ranked, _address_filled)
     for field in ADDRESS_FIELDS:
         values[field] = None if address_winner is None else getattr(address_winner.facts, field)
     if address_winner is not None:
