@@ -47,6 +47,13 @@ QUERIES = {
                c.opt_in_level, c.stated_at, g.external_id
         FROM raw_consent c JOIN source_record r ON r.id = c.source_record_id
         LEFT JOIN golden_customer g ON g.id = c.customer_id""",
+    "consent_ledger": """
+        SELECT e.source_system, e.source_id, r.payload_hash, e.purpose, e.status,
+               e.occurred_at, e.time_basis, e.channel, e.actor, e.raw_value
+        FROM consent_event e LEFT JOIN source_record r ON r.id = e.source_record_id""",
+    "consent_states": """
+        SELECT g.external_id, s.purpose, s.status
+        FROM consent_state s JOIN golden_customer g ON g.id = s.customer_id""",
     "stores": "SELECT id, name, country, region, timezone FROM store",
     "associates": "SELECT id, first_name, last_name, store_id, active FROM sales_associate",
     "products": "SELECT sku, name, category, season, price_cents, currency FROM product",

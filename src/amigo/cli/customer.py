@@ -54,6 +54,13 @@ def _print_360(view: Client360) -> None:
     ltv = ", ".join(_money(c, cur) for cur, c in view.lifetime_value_cents.items()) or "—"
     facts.add_row("orders", f"{view.order_count} (lifetime value {ltv})")
     facts.add_row("interactions", str(view.interaction_count))
+    facts.add_row(
+        "consent",
+        "  ".join(
+            f"{c.purpose} [{'green' if c.allows_contact else 'red'}]{c.status}[/]"
+            for c in view.consent_states
+        ),
+    )
     console.print(
         Panel(
             facts,

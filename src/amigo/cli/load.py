@@ -143,7 +143,11 @@ def register(app: typer.Typer) -> None:
         if report.resumed:
             console.print("[yellow]Resumed an interrupted load of this directory.[/]")
         console.print(_summary(report, time.perf_counter() - started))
-        console.print(f"Raw consent statements recorded (phase 4): {report.raw_consents:,}")
+        console.print(
+            f"Raw consent statements recorded (phase 4): {report.raw_consents:,}; "
+            f"consent states changed: {report.consent_changes:,} "
+            "(see one with amigo consent show <customer>)"
+        )
         _resolve_what_changed(engine, report)
         rejected = report.total.rejected
         if rejected:

@@ -32,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 
+from amigo.consent.service import project_consents
 from amigo.core.db import JSONType, UTCDateTime, table_of
 from amigo.core.errors import InvalidInputError, NotFoundError
 from amigo.core.sql import (
@@ -360,6 +361,8 @@ def apply_merges(
         ).bindparams(bindparam("now", context.now, type_=UTCDateTime())),
     )
     _move_store_links(connection)
+    # The survivors' consents now count every statement of their records.
+    project_consents(connection, involved, now=context.now, cause="merge")
     del moved, affected
     return event_ids
 
@@ -619,6 +622,8 @@ def unmerge(connection: Connection, merge_event_id: int, context: MergeContext) 
         .values(status=CustomerStatus.ACTIVE.value, merged_into_id=None)
     )
     rebuild_store_links(connection, affected)
+    # Each side's consents from its own statements again (invariant 4).
+    project_consents(connection, [holder, restored], now=context.now, cause="unmerge")
     connection.execute(
         update(merge_events)
         .where(merge_events.c.id == merge_event_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, Index, func, select, text
+from sqlalchemy import Engine, Index, func, inspect, select, text
 
 import amigo.models  # noqa: F401 - every table registered on the metadata
 from amigo.core.db import Base
@@ -36,6 +36,20 @@ def drop_for_initial_load(engine: Engine) -> bool:
         for index in secondary_indexes():
             connection.execute(text(f'DROP INDEX IF EXISTS "{index.name}"'))
     return True
+
+
+def secondary_indexes_missing(engine: Engine) -> bool:
+    """Return whether any secondary index is missing (an interrupted initial load)."""
+    inspector = inspect(engine)
+    present = {
+        (table, index["name"])
+        for table in inspector.get_table_names()
+        for index in inspector.get_indexes(table)
+    }
+    return any(
+        (str(index.table.name if index.table is not None else ""), index.name) not in present
+        for index in secondary_indexes()
+    )
 
 
 def ensure_secondary_indexes(engine: Engine) -> None:

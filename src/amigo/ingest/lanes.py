@@ -52,7 +52,7 @@ def _put(message: tuple[str, Any, Any]) -> None:
         _progress_queue.put(message)
 
 
-def _run_lane(job: LaneJob, parts: list[FilePart]) -> tuple[list[FileStats], int]:
+def _run_lane(job: LaneJob, parts: list[FilePart]) -> tuple[list[FileStats], int, int]:
     from amigo.ingest.service import load_lane  # noqa: PLC0415 - worker-side import
 
     return load_lane(job, parts, _QueueProgress())
@@ -77,8 +77,8 @@ def run_lanes_in_parallel(
     lanes: list[list[FilePart]],
     workers: int,
     progress: LoadProgress,
-) -> list[tuple[list[FileStats], int]]:
-    """Load each lane in a worker process; return each lane's stats, in lane order."""
+) -> list[tuple[list[FileStats], int, int]]:
+    """Load each lane in a worker process; return each lane's stats and counts, in lane order."""
     # spawn, not fork: a forked child would share the parent's database
     # connections, and closing them there would break the parent's.
     context = multiprocessing.get_context("spawn")
@@ -92,7 +92,7 @@ def run_lanes_in_parallel(
         # Largest lane first: with fewer workers than lanes, the long one must not wait.
         by_size = sorted(range(len(lanes)), key=lambda i: -sum(p.expected_rows for p in lanes[i]))
         submitted = {i: pool.submit(_run_lane, job, lanes[i]) for i in by_size}
-        futures: list[Future[tuple[list[FileStats], int]]] = [
+        futures: list[Future[tuple[list[FileStats], int, int]]] = [
             submitted[i] for i in range(len(lanes))
         ]
         pending = set(futures)

@@ -19,8 +19,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
+from amigo.consent.service import rebuild_projection
 from amigo.core.clock import utcnow
-from amigo.core.db import make_engine, table_of
+from amigo.core.db import make_engine, table_of, unit_of_work
 from amigo.core.errors import FileFormatError, InvalidInputError
 from amigo.core.sql import (
     bulk_insert,
@@ -37,6 +38,7 @@ from amigo.ingest.indexes import (
     drop_for_initial_load,
     ensure_secondary_indexes,
     refresh_statistics,
+    secondary_indexes_missing,
 )
 from amigo.ingest.lanes import run_lanes_in_parallel
 from amigo.ingest.models import (
@@ -101,6 +103,7 @@ class LoadReport:
     resumed: bool
     files: list[FileStats] = field(default_factory=list)
     raw_consents: int = 0  # consent statements recorded with this run's customer records
+    consent_changes: int = 0  # effective consent states the run changed
     started_at: datetime | None = None  # when the batch began (its first run, if resumed)
 
     @property
@@ -474,12 +477,16 @@ class _Loader:
         batch_id: int,
         batch_size: int,
         progress: LoadProgress,
+        *,
+        project_consents: bool = True,
     ) -> None:
         self.engine = engine
         self.batch_id = batch_id
         self.batch_size = batch_size
         self.progress = progress
+        self.project_consents = project_consents
         self.raw_consents = 0
+        self.consent_changes = 0
 
     # ------------------------------------------------------------ files
 
@@ -569,6 +576,7 @@ class _Loader:
             now=batch.now,
             mapping=mapping,
             remap_customer=_remap_customer(mapping),
+            project_consents=self.project_consents,
         )
         pending = [
             Pending(record_id, item.source_id, item.result.facts)
@@ -578,6 +586,7 @@ class _Loader:
         late_rejects = spec.writer(ctx, pending) if pending else {}
         batch.settle(connection, work, record_ids, late_rejects, ctx.issues)
         self.raw_consents += ctx.raw_consents
+        self.consent_changes += ctx.consent_changes
 
     @staticmethod
     def _stores(connection: Connection) -> StoreTable:
@@ -700,12 +709,15 @@ def load_directory(
         progress or _NoProgress(), {spec.path: spec.parts for spec, _ in opened}
     )
     stats_by_file: dict[str, list[FileStats]] = {}
-    drop_for_initial_load(engine)
+    # Into an empty repository, or resuming one whose indexes are still missing,
+    # consent states are projected once at the end: per batch they would scan.
+    deferred = drop_for_initial_load(engine) or secondary_indexes_missing(engine)
     job = LaneJob(
         database_url=engine.url.render_as_string(hide_password=False),
         batch_id=batch_id,
         batch_size=batch_size,
         saved=saved,
+        project_consents=not deferred,
     )
     try:
         for step in sorted({(spec.phase, spec.step) for spec, _ in opened}):
@@ -716,21 +728,13 @@ def load_directory(
                 if (spec.phase, spec.step) == step and reader is not None:
                     for part in split_into_parts(spec, reader):
                         lanes.setdefault((spec.lane, part.index), []).append(part)
-            if workers > 1 and len(lanes) > 1:
-                results = run_lanes_in_parallel(job, list(lanes.values()), workers, progress)
-            else:
-                loader = _Loader(engine, batch_id, batch_size, progress)
-                with _garbage_collector_spared():
-                    in_order = [
-                        loader.load_file(part, saved.get(part.key))
-                        for parts in lanes.values()
-                        for part in parts
-                    ]
-                results = [(in_order, loader.raw_consents)]
-            for files, consents in results:
+            for files, consents, changes in _load_lanes(
+                engine, job, list(lanes.values()), workers, progress
+            ):
                 for stats in files:
                     stats_by_file.setdefault(stats.file, []).append(stats)
                 report.raw_consents += consents
+                report.consent_changes += changes
             refresh_statistics(engine)
     except FileFormatError:
         _finish(engine, batch_id, BatchStatus.FAILED, report)
@@ -741,8 +745,36 @@ def load_directory(
         else:
             report.files.append(FileStats(file=spec.path, missing=True))
     ensure_secondary_indexes(engine)
+    if deferred:
+        report.consent_changes += _project_all_consents(engine)
     _finish(engine, batch_id, BatchStatus.DONE, report)
     return report
+
+
+def _load_lanes(
+    engine: Engine,
+    job: LaneJob,
+    lanes: list[list[FilePart]],
+    workers: int,
+    progress: LoadProgress,
+) -> list[tuple[list[FileStats], int, int]]:
+    """Load a step's lanes, side by side when there are workers; return each lane's counts."""
+    if workers > 1 and len(lanes) > 1:
+        return run_lanes_in_parallel(job, lanes, workers, progress)
+    loader = _Loader(
+        engine, job.batch_id, job.batch_size, progress, project_consents=job.project_consents
+    )
+    with _garbage_collector_spared():
+        in_order = [
+            loader.load_file(part, job.saved.get(part.key)) for parts in lanes for part in parts
+        ]
+    return [(in_order, loader.raw_consents, loader.consent_changes)]
+
+
+def _project_all_consents(engine: Engine) -> int:
+    """Project every profile's consent states once, after a load that deferred it."""
+    with unit_of_work(engine) as session:
+        return rebuild_projection(session=session, now=utcnow(), cause="initial_load").differences
 
 
 @dataclass(frozen=True)
@@ -753,18 +785,21 @@ class LaneJob:
     batch_id: int
     batch_size: int
     saved: dict[str, dict[str, Any]]
+    project_consents: bool = True
 
 
 def load_lane(
     job: LaneJob, parts: list[FilePart], progress: LoadProgress
-) -> tuple[list[FileStats], int]:
-    """Load a lane's files in order on a new engine; return their stats and consents written."""
+) -> tuple[list[FileStats], int, int]:
+    """Load a lane's files in order on a new engine; return their stats and consent counts."""
     engine = make_engine(job.database_url)
     try:
-        loader = _Loader(engine, job.batch_id, job.batch_size, progress)
+        loader = _Loader(
+            engine, job.batch_id, job.batch_size, progress, project_consents=job.project_consents
+        )
         with _garbage_collector_spared():
             stats = [loader.load_file(part, job.saved.get(part.key)) for part in parts]
-        return stats, loader.raw_consents
+        return stats, loader.raw_consents, loader.consent_changes
     finally:
         engine.dispose()
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, select, update
 
+from amigo.consent.service import SourceStatement, record_source_statements
 from amigo.core.db import table_of
 from amigo.core.sql import bulk_insert, insert_ignore, is_one_of, upsert
 from amigo.identity.models import IdentityLink, IdentityReference
@@ -73,7 +74,10 @@ class WriteContext:
     remap_customer: Callable[[str, str, dict[str, Any]], CustomerFacts | None]
     # Issues found while writing (the record is still loaded), as (record id, issue).
     issues: list[tuple[int, ValidationIssue]] = field(default_factory=list)
+    # False while an initial load defers the consent projection to its end.
+    project_consents: bool = True
     raw_consents: int = 0
+    consent_changes: int = 0
     _stores: set[str] | None = None
     _associates: set[str] | None = None
 
@@ -416,6 +420,19 @@ def _record_raw_consents(
         conflict_columns=["source_record_id", "purpose"],
     )
     ctx.raw_consents += len(rows)
+    # The ledger's reading of the same statements, and the states they change, in this transaction.
+    changes = record_source_statements(
+        ctx.connection,
+        [
+            SourceStatement(p.record_id, p.facts.source_system, p.source_id, consent)
+            for p in pending
+            for consent in p.facts.consents
+        ],
+        customer_ids={row["customer_id"] for row in rows if row["customer_id"] is not None},
+        now=ctx.now,
+        project=ctx.project_consents,
+    )
+    ctx.consent_changes += len(changes)
 
 
 def _other_candidates(

@@ -85,7 +85,8 @@ class GoldenCustomer(Base):
     status: Mapped[CustomerStatus] = mapped_column(
         str_enum(CustomerStatus), default=CustomerStatus.ACTIVE
     )
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("golden_customer.id"))
+    # Indexed: the consent projection finds the profiles merged into a survivor.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("golden_customer.id"), index=True)
     # field -> {"source": system, "record": source_record.id, "at": iso time}:
     # which source record each value came from (invariant 2: the profile is derived).
     lineage: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from amigo.consent.schemas import CurrentConsent
+
 
 class _ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True, frozen=True)
@@ -108,7 +110,8 @@ class Client360(_ReadModel):
     orders: list[OrderView]
     order_count: int
     lifetime_value_cents: dict[str, int]
-    consents: list[ConsentView]
+    consents: list[ConsentView]  # as each source stated them
+    consent_states: list[CurrentConsent]  # the effective state per purpose (the ledger's)
     interactions: list[InteractionView]
     interaction_count: int
     stores: list[StoreLinkView]

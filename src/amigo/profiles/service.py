@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from amigo.consent.service import current_consents
 from amigo.core.errors import InvalidInputError, NotFoundError
 from amigo.identity.models import IdentityLink
 from amigo.ingest.models import RawConsent, SourceRecord
@@ -180,6 +181,7 @@ def client_360(
         order_count=order_count,
         lifetime_value_cents={currency: int(total or 0) for currency, _, total in totals},
         consents=[ConsentView.model_validate(c) for c in consents],
+        consent_states=list(current_consents(session=session, customer_id=customer.id).values()),
         interactions=[InteractionView.model_validate(i) for i in interactions],
         interaction_count=int(interaction_count or 0),
         stores=[

@@ -1,0 +1,1 @@
+"""The consent ledger: append-only statements, the current state as their projection."""

@@ -1,0 +1,40 @@
+"""Read models of the consent ledger, shared by the CLI, the pages and (later) the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class LedgerEntry(BaseModel):
+    """One statement of a person's consent history, with its proof."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: int
+    purpose: str
+    status: str
+    occurred_at: datetime | None
+    time_basis: str
+    recorded_at: datetime
+    source_system: str
+    source_id: str | None
+    customer_id: int | None
+    channel: str
+    actor: str
+    raw_value: str | None
+    proof: dict[str, Any]
+
+
+class CurrentConsent(BaseModel):
+    """A purpose's effective state for one person."""
+
+    model_config = ConfigDict(frozen=True)
+
+    purpose: str
+    status: str
+    allows_contact: bool
+    since: datetime | None
+    decided_by: list[int]
