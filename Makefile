@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_CUSTOMERS ?= 20000
 BENCH_CUSTOMERS ?= 1200000
 
-.PHONY: demo test lint bench install dev clean
+.PHONY: demo test lint bench install dev clean browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,8 @@ demo: install
 	@echo "  $(BIN)/amigo customer show cegid:MIL01000012     # a Client 360: one person from three sources"
 	@echo "  $(BIN)/amigo identity review                      # the pairs resolution was not sure about"
 	@echo "  $(BIN)/amigo identity history <profile id>        # its merges: rule, score, fields; then unmerge"
+	@echo "  $(BIN)/amigo consent show cegid:MIL01000012       # consent per purpose, the ledger behind it with proofs"
+	@echo "  $(BIN)/amigo serve & $(BIN)/amigo consent link cegid:MIL01000012   # the preference center in a browser"
 	@echo "  $(BIN)/amigo load demo-data                       # idempotent: nothing changes the second time"
 	@echo "  $(BIN)/amigo --help"
 
@@ -41,7 +43,13 @@ lint: dev
 	$(BIN)/ruff format --check src tests migrations benchmarks
 	$(BIN)/mypy
 
-test: dev
+# The pages' browser tests drive Debian's Chromium (Playwright downloads nothing here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y -qq chromium >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| echo "Chromium could not be installed: the browser tests will be skipped (CI fails them)"
+
+test: dev browser
 	$(MAKE) lint
 	$(BIN)/pytest -n 2 -m "not slow"
 
@@ -55,4 +63,4 @@ bench: dev
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_identity.py quality --customers 100000 --noise-scale 2
 
 clean:
-	rm -rf $(VENV) demo-data amigo.db amigo.db-wal amigo.db-shm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-data amigo.db amigo.db-wal amigo.db-shm amigo-links.key .pytest_cache .mypy_cache .ruff_cache

@@ -62,7 +62,7 @@ def test_show_record_and_check_from_the_command_line(
     email_state = next(line for line in lines if line.startswith("│ email_marketing"))
     assert "withdrawn" in email_state
     assert " no " in email_state
-    assert "Ledger (5 statements)" in shown.stdout  # four Optin columns, then the associate's
+    assert "Ledger (5 statements" in shown.stdout  # four Optin columns, then the associate's
     assert "cegid:PAR01000009" in shown.stdout
     assert "value: BrandOnly" in shown.stdout
     assert "(as of)" in shown.stdout

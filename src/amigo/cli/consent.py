@@ -6,11 +6,15 @@ import json
 from datetime import datetime
 
 import typer
+from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.orm import Session
 
 from amigo.cli.common import console, get_engine, user_errors
+from amigo.consent.links import LinkAction
+from amigo.consent.preferences import page_link, request_confirmation
 from amigo.consent.service import (
     PURPOSES,
     consent_history,
@@ -19,6 +23,7 @@ from amigo.consent.service import (
     record_consent,
 )
 from amigo.core.clock import utcnow
+from amigo.core.config import get_settings
 from amigo.core.db import unit_of_work
 from amigo.core.errors import InvalidInputError, NotFoundError
 from amigo.profiles.models import GoldenCustomer
@@ -41,8 +46,12 @@ def _one_customer(session: Session, reference: str) -> GoldenCustomer:
     return found[0]
 
 
+_PROOF_WIDTH = 40  # long values (user agents) abridged on screen; the ledger keeps them whole
+
+
 def _proof_text(value: object) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return shown if len(shown) <= _PROOF_WIDTH else shown[: _PROOF_WIDTH - 1] + "…"
 
 
 def _when(value: datetime | None) -> str:
@@ -72,29 +81,23 @@ def show_command(reference: str = typer.Argument(..., help=_REFERENCE_HELP)) -> 
             ", ".join(str(i) for i in consent.decided_by) or "—",
         )
     console.print(states)
-    ledger = Table(title=f"Ledger ({len(history)} statements)", title_justify="left")
-    for column in ("#", "when (UTC)", "purpose", "state", "source", "channel", "actor", "proof"):
-        ledger.add_column(column, overflow="fold")
+    console.print(f"[bold]Ledger[/] ({len(history)} statements, oldest first)")
     for entry in history:
         when = _when(entry.occurred_at or entry.recorded_at)
-        if entry.time_basis != "exact":
-            when += " (as of)" if entry.time_basis == "as_of" else " (received)"
+        basis = {"as_of": " (as of)", "unknown": " (received)"}.get(entry.time_basis, "")
         source = entry.source_system + (f":{entry.source_id}" if entry.source_id else "")
-        # The source is in its own column; the rest is the proof as recorded.
+        console.print(
+            f"  #{entry.id:<7} {when + basis:<26} {entry.purpose:<16} [bold]{entry.status:<11}[/] "
+            f"{source} · {entry.channel} · {entry.actor}",
+            highlight=False,
+        )
+        # The source is shown above; the rest is the proof as recorded.
         proof = {k: v for k, v in entry.proof.items() if k != "source"}
         if entry.raw_value is not None:
             proof = {"value": entry.raw_value, **proof}
-        ledger.add_row(
-            str(entry.id),
-            when,
-            entry.purpose,
-            entry.status,
-            source,
-            entry.channel,
-            entry.actor,
-            "\n".join(f"{k}: {_proof_text(v)}" for k, v in proof.items()),
-        )
-    console.print(ledger)
+        if proof:
+            line = "; ".join(f"{k}: {_proof_text(v)}" for k, v in proof.items())
+            console.print(Padding(Text(line, style="dim"), (0, 0, 0, 11)))
 
 
 @app.command("record")
@@ -158,3 +161,50 @@ def rebuild_command(
     )
     if check and summary.differences:
         raise typer.Exit(code=1)
+
+
+@app.command("link")
+@user_errors
+def link_command(
+    reference: str = typer.Argument(..., help=_REFERENCE_HELP),
+    unsubscribe: str | None = typer.Option(
+        None, "--unsubscribe", help="Purpose: print the one-click unsubscribe link for it."
+    ),
+) -> None:
+    """Print a customer's signed preference center link (or unsubscribe link) for messages."""
+    settings = get_settings().consent
+    with unit_of_work(get_engine()) as session:
+        customer = _one_customer(session, reference)
+        url = page_link(
+            session=session,
+            customer_id=customer.id,
+            action=LinkAction.UNSUBSCRIBE if unsubscribe else LinkAction.PREFERENCES,
+            settings=settings,
+            purpose=unsubscribe,
+        )
+    console.print(url, soft_wrap=True, highlight=False)
+
+
+@app.command("request-confirmation")
+@user_errors
+def request_confirmation_command(
+    reference: str = typer.Argument(..., help=_REFERENCE_HELP),
+    purpose: str = typer.Option("email_marketing", help=f"One of {', '.join(PURPOSES)}."),
+    channel: str = typer.Option("email", help="Where the confirmation link is sent."),
+) -> None:
+    """Record a pending double opt-in and print its signed, expiring confirmation link."""
+    settings = get_settings().consent
+    with unit_of_work(get_engine()) as session:
+        customer = _one_customer(session, reference)
+        url = request_confirmation(
+            session=session,
+            customer_id=customer.id,
+            purpose=purpose,
+            channel=channel,
+            settings=settings,
+            now=utcnow(),
+        )
+    console.print(
+        f"Pending until confirmed (valid {settings.confirmation_hours} h):", highlight=False
+    )
+    console.print(url, soft_wrap=True, highlight=False)

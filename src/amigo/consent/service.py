@@ -38,7 +38,7 @@ from amigo.consent.rules import (
 from amigo.consent.schemas import CurrentConsent, LedgerEntry
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError, NotFoundError
-from amigo.core.sql import bulk_insert, in_chunks, insert_ignore, is_one_of, upsert
+from amigo.core.sql import in_chunks, insert_ignore, insert_returning_ids, is_one_of, upsert
 from amigo.events.service import DomainEvent, emit_events
 from amigo.identity.models import IdentityLink
 from amigo.ingest.facts import ConsentFacts
@@ -164,6 +164,32 @@ def record_consent(
     proof: dict[str, Any] | None = None,
 ) -> CurrentConsent:
     """Append a statement the person made to AMIgo, project it, and return the new state."""
+    return record_statement(
+        session=session,
+        customer_id=customer_id,
+        purpose=purpose,
+        status=status,
+        channel=channel,
+        actor=actor,
+        now=now,
+        occurred_at=occurred_at,
+        proof=proof,
+    )[1]
+
+
+def record_statement(
+    *,
+    session: Session,
+    customer_id: int,
+    purpose: str,
+    status: str,
+    channel: str,
+    actor: str,
+    now: datetime,
+    occurred_at: datetime | None = None,
+    proof: dict[str, Any] | None = None,
+) -> tuple[int, CurrentConsent]:
+    """Do what ``record_consent`` does; return the new ledger row's id with the state."""
     chosen_purpose = _purpose(purpose)
     chosen_status = _status(status)
     if occurred_at is not None and occurred_at > now:
@@ -175,7 +201,7 @@ def record_consent(
         raise InvalidInputError("a consent statement needs a channel and an actor")
     connection = session.connection()
     holder = _holder_of(connection, customer_id)
-    bulk_insert(
+    [ledger_id] = insert_returning_ids(
         connection,
         ledger,
         [
@@ -197,7 +223,12 @@ def record_consent(
         ],
     )
     project_consents(connection, [holder], now=now, cause="recorded")
-    return current_consents(session=session, customer_id=holder)[chosen_purpose.value]
+    return ledger_id, current_consents(session=session, customer_id=holder)[chosen_purpose.value]
+
+
+def holder_of(*, session: Session, customer_id: int) -> int:
+    """Return the active profile a (possibly merged) profile now lives in."""
+    return _holder_of(session.connection(), customer_id)
 
 
 def _holder_of(connection: Connection, customer_id: int) -> int:
@@ -509,9 +540,11 @@ __all__ = [
     "SourceStatement",
     "consent_history",
     "current_consents",
+    "holder_of",
     "may_contact",
     "project_consents",
     "rebuild_projection",
     "record_consent",
     "record_source_statements",
+    "record_statement",
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -75,6 +76,48 @@ class IdentitySettings(BaseSettings):
     )
 
 
+class ConsentSettings(BaseSettings):
+    """How consent links are signed and how long they stay valid."""
+
+    model_config = SettingsConfigDict(env_prefix="AMIGO_CONSENT_", extra="ignore")
+
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description="Key signing the unsubscribe, preference and confirmation links. "
+        "Unset in embedded mode: a random key is created in link_key_file on first use.",
+    )
+    link_key_file: Path = Field(
+        default=Path("amigo-links.key"),
+        description="Where the embedded mode keeps its link signing key (created mode 0600).",
+    )
+    confirmation_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 30,
+        description="How long a double opt-in confirmation link stays valid.",
+    )
+    link_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="How long an unsubscribe or preference center link stays valid.",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address people reach the public pages at, for the links in messages.",
+    )
+
+
+class ApiSettings(BaseSettings):
+    """How `amigo serve` runs the HTTP app."""
+
+    model_config = SettingsConfigDict(env_prefix="AMIGO_API_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="Interface to listen on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port to listen on.")
+    workers: int = Field(default=1, ge=1, le=64, description="Uvicorn worker processes.")
+
+
 class Settings(BaseSettings):
     """All settings, grouped by section."""
 
@@ -83,6 +126,8 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     load: LoadSettings = Field(default_factory=LoadSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
 
 @cache

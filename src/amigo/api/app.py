@@ -1,0 +1,32 @@
+"""`create_app`: the FastAPI application `amigo serve` runs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from amigo import __version__
+from amigo.core.config import Settings, get_settings
+from amigo.core.db import make_engine
+from amigo.web.views import router as public_pages
+
+
+def create_app(*, engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
+    """Build the app on an engine (by default the configured database)."""
+    settings = settings or get_settings()
+    app = FastAPI(title="AMIgo", version=__version__, openapi_url="/openapi.json")
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database.url)
+    app.include_router(public_pages)
+
+    @app.get("/health", tags=["operations"])
+    def health() -> dict[str, str]:
+        """Say the process is up."""
+        return {"status": "ok"}
+
+    return app
+
+
+def create_default_app() -> FastAPI:
+    """Build the app from the environment (Uvicorn's factory entry point)."""
+    return create_app()
