@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select
+from sqlalchemy import Connection, String, and_, delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from amigo.consent.models import (
@@ -270,27 +271,59 @@ def _held_by(connection: Connection, active_ids: Sequence[int]) -> dict[int, int
     return holder
 
 
+def _raw(column: Any) -> Any:
+    """Select a column as the driver returns it: no per-value conversion on the hot path."""
+    return type_coerce(column, String()).label(column.name)
+
+
+# Statements are read by the hundred thousand on a rebuild: as driver values
+# (SQLite gives its fixed-width UTC text, which orders chronologically, and
+# PostgreSQL aware datetimes), converted only where a decision needs them.
 _STATEMENT_COLUMNS = (
     ledger.c.id,
-    ledger.c.purpose,
-    ledger.c.status,
-    ledger.c.occurred_at,
-    ledger.c.time_basis,
-    ledger.c.recorded_at,
+    _raw(ledger.c.purpose),
+    _raw(ledger.c.status),
+    _raw(ledger.c.occurred_at),
+    _raw(ledger.c.time_basis),
+    _raw(ledger.c.recorded_at),
     ledger.c.source_system,
     ledger.c.source_id,
 )
 
 
+@lru_cache(maxsize=65_536)  # a load stamps thousands of statements with one instant
+def _instant(value: Any) -> datetime:
+    """Return a driver timestamp (SQLite text or PostgreSQL datetime) as an aware UTC datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+_STATUSES = {status.value: status for status in ConsentStatus}
+_UNKNOWN = TimeBasis.UNKNOWN.value
+
+
+_BASES = {basis.value: basis for basis in TimeBasis}
+
+
 def _statement(row: Any) -> Statement:
+    _owner, ledger_id, _purpose, status, occurred_at, basis, recorded_at, system, source_id = row
     return Statement(
-        ledger_id=int(row.id),
-        status=ConsentStatus(row.status),
-        occurred_at=row.occurred_at,
-        basis=TimeBasis(row.time_basis),
-        recorded_at=row.recorded_at,
-        subject=None if row.source_id is None else (str(row.source_system), str(row.source_id)),
+        ledger_id=ledger_id,
+        status=_STATUSES[status],
+        occurred_at=None if occurred_at is None else _instant(occurred_at),
+        basis=_BASES[basis],
+        recorded_at=_instant(recorded_at),
+        subject=None if source_id is None else (system, source_id),
     )
+
+
+def _single(row: Any) -> Decision:
+    """Decide a purpose that has one statement: what ``decide`` returns for it, cheaply."""
+    # Columns: the owner (or the profile acted on), then _STATEMENT_COLUMNS.
+    _owner, ledger_id, _purpose, status, occurred_at, basis, recorded_at = row[:7]
+    held = recorded_at if basis == _UNKNOWN or occurred_at is None else occurred_at
+    return Decision(_STATUSES[status], (ledger_id,), _instant(held))
 
 
 def _owned_rows(connection: Connection, active_ids: Sequence[int]) -> Iterable[tuple[int, Any]]:
@@ -306,25 +339,28 @@ def _owned_rows(connection: Connection, active_ids: Sequence[int]) -> Iterable[t
             select(links.c.customer_id.label("owner"), *_STATEMENT_COLUMNS)
             .select_from(by_source)
             .where(condition)
-        ):
-            yield int(row.owner), row
+        ).fetchall():
+            yield row[0], row
     holder = _held_by(connection, active_ids)
     for condition in is_one_of(connection, ledger.c.customer_id, list(holder)):
         for row in connection.execute(
             select(ledger.c.customer_id, *_STATEMENT_COLUMNS).where(
                 condition, ledger.c.source_id.is_(None)
             )
-        ):
-            yield holder[int(row.customer_id)], row
+        ).fetchall():
+            yield holder[row[0]], row
 
 
 def _decisions(
     connection: Connection, active_ids: Sequence[int]
 ) -> dict[tuple[int, str], Decision]:
-    grouped: dict[tuple[int, str], list[Statement]] = defaultdict(list)
+    grouped: dict[tuple[int, str], list[Any]] = defaultdict(list)
     for owner, row in _owned_rows(connection, active_ids):
-        grouped[(owner, str(row.purpose))].append(_statement(row))
-    return {key: decide(statements) for key, statements in grouped.items()}
+        grouped[(owner, row[2])].append(row)  # the purpose
+    return {
+        key: _single(rows[0]) if len(rows) == 1 else decide([_statement(r) for r in rows])
+        for key, rows in grouped.items()
+    }
 
 
 def project_consents(
@@ -349,20 +385,33 @@ def project_consents(
     return changes
 
 
+def _stored_states(connection: Connection, ids: Sequence[int]) -> dict[tuple[int, str], Any]:
+    """Return the stored states of the profiles by (profile, purpose), as driver values."""
+    columns = (
+        states.c.customer_id,
+        _raw(states.c.purpose),
+        _raw(states.c.status),
+        _raw(states.c.since),
+        states.c.decided_by,
+    )
+    return {
+        (int(row.customer_id), str(row.purpose)): row
+        for condition in is_one_of(connection, states.c.customer_id, ids)
+        for row in connection.execute(select(*columns).where(condition))
+    }
+
+
 def _project_chunk(
     connection: Connection, ids: Sequence[int], *, now: datetime
 ) -> list[ConsentChange]:
     profiles: dict[int, Any] = {}
     for condition in is_one_of(connection, golden.c.id, ids):
         for row in connection.execute(
-            select(golden.c.id, golden.c.status, golden.c.external_id).where(condition)
-        ):
+            select(golden.c.id, _raw(golden.c.status), golden.c.external_id).where(condition)
+        ).fetchall():
             profiles[int(row.id)] = row
     active = [i for i, row in profiles.items() if row.status != CustomerStatus.MERGED.value]
-    existing: dict[tuple[int, str], Any] = {}
-    for condition in is_one_of(connection, states.c.customer_id, ids):
-        for row in connection.execute(select(states).where(condition)):
-            existing[(int(row.customer_id), str(row.purpose))] = row
+    existing = _stored_states(connection, ids)
     decisions = _decisions(connection, active)
 
     changes: list[ConsentChange] = []
@@ -373,7 +422,7 @@ def _project_chunk(
             before is not None
             and before.status == decision.status.value
             and list(before.decided_by) == list(decision.decided_by)
-            and before.since == decision.since
+            and (_instant(before.since) if before.since is not None else None) == decision.since
         ):
             continue
         customer_id, purpose = key
@@ -449,6 +498,7 @@ def rebuild_projection(
     now: datetime,
     check_only: bool = False,
     cause: str = "rebuild",
+    emit: bool = True,
     on_progress: Callable[[int], None] | None = None,
 ) -> RebuildSummary:
     """Re-derive every active profile's states from the ledger; count what differed.
@@ -471,7 +521,7 @@ def rebuild_projection(
         if check_only:
             differences += _differences(connection, chunk)
         else:
-            differences += len(project_consents(connection, chunk, now=now, cause=cause))
+            differences += len(project_consents(connection, chunk, now=now, cause=cause, emit=emit))
         if on_progress is not None:
             on_progress(len(chunk))
     count = session.execute(select(func.count()).select_from(states)).scalar_one()
@@ -480,14 +530,45 @@ def rebuild_projection(
 
 def _differences(connection: Connection, ids: Sequence[int]) -> int:
     stored = {
-        (int(row.customer_id), str(row.purpose)): (str(row.status), list(row.decided_by))
-        for condition in is_one_of(connection, states.c.customer_id, ids)
-        for row in connection.execute(select(states).where(condition))
+        key: (str(row.status), list(row.decided_by))
+        for key, row in _stored_states(connection, ids).items()
     }
     derived = {
         key: (d.status.value, list(d.decided_by)) for key, d in _decisions(connection, ids).items()
     }
     return sum(1 for key in stored.keys() | derived.keys() if stored.get(key) != derived.get(key))
+
+
+def project_initial_load(*, session: Session, now: datetime) -> RebuildSummary:
+    """Project every profile once after an initial load, announced by one ``consent.initialized``.
+
+    The first states of a repository are not changes for connectors to act
+    on (the sources they came from already hold them): one event with the
+    counts, not one per profile and purpose. Later changes emit their own.
+    """
+    summary = rebuild_projection(session=session, now=now, cause="initial_load", emit=False)
+    by_status = {
+        str(status): int(count)
+        for status, count in session.execute(
+            select(_raw(states.c.status), func.count()).group_by(states.c.status)
+        )
+    }
+    emit_events(
+        session.connection(),
+        [
+            DomainEvent(
+                type="consent.initialized",
+                subject=None,
+                data={
+                    "profiles": summary.profiles,
+                    "states": summary.states,
+                    "by_status": by_status,
+                },
+            )
+        ],
+        now=now,
+    )
+    return summary
 
 
 # ---------------------------------------------------------------- reading
@@ -528,6 +609,12 @@ def current_consents(*, session: Session, customer_id: int) -> dict[str, Current
     return result
 
 
+def held_profiles(*, session: Session, customer_id: int) -> list[int]:
+    """Return the active profile a profile lives in and every profile merged into it."""
+    holder = _holder_of(session.connection(), customer_id)
+    return sorted(_held_by(session.connection(), [holder]))
+
+
 def may_contact(*, session: Session, customer_id: int, purpose: str) -> bool:
     """Return whether the person consents to the purpose now (checked at send time)."""
     chosen = _purpose(purpose)
@@ -540,9 +627,11 @@ __all__ = [
     "SourceStatement",
     "consent_history",
     "current_consents",
+    "held_profiles",
     "holder_of",
     "may_contact",
     "project_consents",
+    "project_initial_load",
     "rebuild_projection",
     "record_consent",
     "record_source_statements",

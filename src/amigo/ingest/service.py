@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
-from amigo.consent.service import rebuild_projection
+from amigo.consent.service import project_initial_load
 from amigo.core.clock import utcnow
 from amigo.core.db import make_engine, table_of, unit_of_work
 from amigo.core.errors import FileFormatError, InvalidInputError
@@ -774,7 +774,7 @@ def _load_lanes(
 def _project_all_consents(engine: Engine) -> int:
     """Project every profile's consent states once, after a load that deferred it."""
     with unit_of_work(engine) as session:
-        return rebuild_projection(session=session, now=utcnow(), cause="initial_load").differences
+        return project_initial_load(session=session, now=utcnow()).differences
 
 
 @dataclass(frozen=True)
