@@ -539,38 +539,6 @@ def _differences(connection: Connection, ids: Sequence[int]) -> int:
     return sum(1 for key in stored.keys() | derived.keys() if stored.get(key) != derived.get(key))
 
 
-def project_initial_load(*, session: Session, now: datetime) -> RebuildSummary:
-    """Project every profile once after an initial load, announced by one ``consent.initialized``.
-
-    The first states of a repository are not changes for connectors to act
-    on (the sources they came from already hold them): one event with the
-    counts, not one per profile and purpose. Later changes emit their own.
-    """
-    summary = rebuild_projection(session=session, now=now, cause="initial_load", emit=False)
-    by_status = {
-        str(status): int(count)
-        for status, count in session.execute(
-            select(_raw(states.c.status), func.count()).group_by(states.c.status)
-        )
-    }
-    emit_events(
-        session.connection(),
-        [
-            DomainEvent(
-                type="consent.initialized",
-                subject=None,
-                data={
-                    "profiles": summary.profiles,
-                    "states": summary.states,
-                    "by_status": by_status,
-                },
-            )
-        ],
-        now=now,
-    )
-    return summary
-
-
 # ---------------------------------------------------------------- reading
 
 
@@ -631,7 +599,6 @@ __all__ = [
     "holder_of",
     "may_contact",
     "project_consents",
-    "project_initial_load",
     "rebuild_projection",
     "record_consent",
     "record_source_statements",

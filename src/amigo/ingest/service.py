@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
-from amigo.consent.service import project_initial_load
+from amigo.consent.initial import needs_initial_projection, project_initial_load
 from amigo.core.clock import utcnow
 from amigo.core.db import make_engine, table_of, unit_of_work
 from amigo.core.errors import FileFormatError, InvalidInputError
@@ -745,8 +745,7 @@ def load_directory(
         else:
             report.files.append(FileStats(file=spec.path, missing=True))
     ensure_secondary_indexes(engine)
-    if deferred:
-        report.consent_changes += _project_all_consents(engine)
+    report.consent_changes += _project_all_consents(engine, deferred=deferred)
     _finish(engine, batch_id, BatchStatus.DONE, report)
     return report
 
@@ -771,9 +770,15 @@ def _load_lanes(
     return [(in_order, loader.raw_consents, loader.consent_changes)]
 
 
-def _project_all_consents(engine: Engine) -> int:
-    """Project every profile's consent states once, after a load that deferred it."""
+def _project_all_consents(engine: Engine, *, deferred: bool) -> int:
+    """Project every profile's consent states once, after a load that deferred it.
+
+    Also when a load died between building its indexes and projecting: the
+    resumed load has nothing left to defer, and the states would stay missing.
+    """
     with unit_of_work(engine) as session:
+        if not deferred and not needs_initial_projection(session.connection()):
+            return 0
         return project_initial_load(session=session, now=utcnow()).differences
 
 
