@@ -4,6 +4,14 @@ from amigo.consent import models as consent_models
 from amigo.events import models as events_models
 from amigo.identity import models as identity_models
 from amigo.ingest import models as ingest_models
+from amigo.privacy import models as privacy_models
 from amigo.profiles import models as profiles_models
 
-__all__ = ["consent_models", "events_models", "identity_models", "ingest_models", "profiles_models"]
+__all__ = [
+    "consent_models",
+    "events_models",
+    "identity_models",
+    "ingest_models",
+    "privacy_models",
+    "profiles_models",
+]

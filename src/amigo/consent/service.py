@@ -43,6 +43,7 @@ from amigo.core.sql import in_chunks, insert_ignore, insert_returning_ids, is_on
 from amigo.events.service import DomainEvent, emit_events
 from amigo.identity.models import IdentityLink
 from amigo.ingest.facts import ConsentFacts
+from amigo.privacy.models import ProcessingRestriction
 from amigo.profiles.models import CustomerStatus, GoldenCustomer
 
 ledger = table_of(ConsentEvent)
@@ -584,9 +585,23 @@ def held_profiles(*, session: Session, customer_id: int) -> list[int]:
 
 
 def may_contact(*, session: Session, customer_id: int, purpose: str) -> bool:
-    """Return whether the person consents to the purpose now (checked at send time)."""
+    """Return whether the person may be contacted for the purpose now (checked at send time).
+
+    Consent is needed, and no restriction of processing (GDPR article 18) on the profile.
+    """
     chosen = _purpose(purpose)
-    return current_consents(session=session, customer_id=customer_id)[chosen.value].allows_contact
+    if not current_consents(session=session, customer_id=customer_id)[chosen.value].allows_contact:
+        return False
+    restricted = session.scalar(
+        select(func.count())
+        .select_from(ProcessingRestriction)
+        .where(
+            ProcessingRestriction.customer_id.in_(
+                held_profiles(session=session, customer_id=customer_id)
+            )
+        )
+    )
+    return not restricted
 
 
 __all__ = [

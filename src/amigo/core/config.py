@@ -108,6 +108,23 @@ class ConsentSettings(BaseSettings):
     )
 
 
+class PrivacySettings(BaseSettings):
+    """How data-subject requests are handled."""
+
+    model_config = SettingsConfigDict(env_prefix="AMIGO_PRIVACY_", extra="ignore")
+
+    export_dir: Path = Field(
+        default=Path("privacy-exports"),
+        description="Where access reports and portability archives are written (personal "
+        "data: erasure removes them).",
+    )
+    recent_order_days: int = Field(
+        default=365,
+        ge=1,
+        description="An erasure of a customer with an order this recent needs a second approver.",
+    )
+
+
 class ApiSettings(BaseSettings):
     """How `amigo serve` runs the HTTP app."""
 
@@ -127,6 +144,7 @@ class Settings(BaseSettings):
     load: LoadSettings = Field(default_factory=LoadSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
 

@@ -1,0 +1,1 @@
+"""Data-subject requests (GDPR articles 15 to 21): lifecycle, deadlines, execution."""
