@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import func, select
 
+from amigo.api.app import RedactLinkTokens
 from amigo.consent.links import ConsentLink, LinkAction, sign_link
 from amigo.consent.models import ConsentEvent
 from amigo.consent.preferences import page_link, request_confirmation
@@ -389,3 +391,16 @@ def test_a_person_who_consents_is_not_asked_to_confirm(live_app: LiveApp) -> Non
 
     with pytest.raises(InvalidInputError, match="already consents"):
         _confirmation_url(live_app, customer)
+
+
+def test_the_access_log_never_shows_a_link_token() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', (
+            "127.0.0.1:5000", "GET", "/consent/unsubscribe?token=eyJjIjoi.abc.def&lang=fr", "1.1", 200,
+        ), None,
+    )  # fmt: skip
+
+    assert RedactLinkTokens().filter(record)
+    assert record.getMessage() == (
+        '127.0.0.1:5000 - "GET /consent/unsubscribe?token=[redacted]&lang=fr HTTP/1.1" 200'
+    )

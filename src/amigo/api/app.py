@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -9,6 +12,27 @@ from amigo import __version__
 from amigo.core.config import Settings, get_settings
 from amigo.core.db import make_engine
 from amigo.web.views import router as public_pages
+
+_TOKEN = re.compile(r"(token=)[^&\s]+")
+
+
+class RedactLinkTokens(logging.Filter):
+    """Keep signed link tokens out of the access log: each is a key to someone's consent."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Replace every ``token=...`` in the logged request line; always keep the record."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def _redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactLinkTokens) for f in access.filters):
+        access.addFilter(RedactLinkTokens())
 
 
 def create_app(*, engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -18,6 +42,7 @@ def create_app(*, engine: Engine | None = None, settings: Settings | None = None
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database.url)
     app.include_router(public_pages)
+    _redact_access_log()
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:
