@@ -7,39 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-CEGID_COLUMNS = [
-    "CustomerId",
-    "TitleId",
-    "FirstName",
-    "LastName",
-    "BirthDateDay",
-    "BirthDateMonth",
-    "BirthDateYear",
-    "Email",
-    "AlternativeEmail",
-    "CellularPhoneNumber",
-    "HomePhoneNumber",
-    "AddressLine1",
-    "AddressLine2",
-    "AddressLine3",
-    "ZipCode",
-    "City",
-    "RegionId",
-    "CountryId",
-    "LanguageId",
-    "UsualStoreId",
-    "CreationStoreId",
-    "SalesPersonId",
-    "IsProspect",
-    "OptinEmail",
-    "OptinMobile",
-    "OptinPostal",
-    "OptinHomePhone",
-    "UserDefinedText1",
-    "CreationDate",
-    "LastModificationDate",
-    "Closed",
-]
+from amigo.synth.cegid import CUSTOMER_COLUMNS
+
+# The Y2 customer export's columns, as the generator writes them.
+CEGID_COLUMNS = CUSTOMER_COLUMNS
 
 
 def cegid_customer(customer_id: str, email: str, modified: str, **optins: str) -> dict[str, str]:
