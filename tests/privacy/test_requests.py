@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -37,7 +38,7 @@ from amigo.privacy.service import (
 from amigo.profiles.models import GoldenCustomer, Order, OrderLine
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
-SETTINGS = PrivacySettings()
+SETTINGS = PrivacySettings(suppression_key=SecretStr("test-suppression-key"))
 
 
 def _customer(session: Session, *, language: str = "fr", order_days_ago: int | None = None) -> int:
@@ -270,16 +271,17 @@ def test_an_erasure_with_a_recent_order_needs_a_second_approver(session: Session
     assert second.status is RequestStatus.APPROVED
 
 
-def test_an_erasure_without_a_recent_order_needs_one_approver(session: Session) -> None:
+def test_an_erasure_without_a_recent_order_needs_one_approver(
+    session: Session, tmp_path: Path
+) -> None:
     customer = _customer(session, order_days_ago=500)
 
     request = _approved(session, customer, "erasure")
 
-    with pytest.raises(InvalidInputError, match="not available yet"):
-        execute_request(
-            session=session, request_id=request, actor="dpo", role="dpo", now=NOW, settings=SETTINGS
-        )
     assert list_requests(session=session, status="approved")[-1].id == request
+    result = _execute(session, request, tmp_path)
+    assert result["erased_profiles"] == [session.get_one(GoldenCustomer, customer).external_id]
+    assert session.get_one(GoldenCustomer, customer).status == "erased"
 
 
 def test_an_extension_is_two_months_at_most_with_a_reason(session: Session) -> None:

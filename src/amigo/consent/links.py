@@ -9,8 +9,6 @@ link is refused before anything is read or written.
 from __future__ import annotations
 
 import enum
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from amigo.core.config import ConsentSettings
 from amigo.core.errors import AmigoError
+from amigo.core.keyfile import secret_from
 
 
 class LinkAction(enum.StrEnum):
@@ -53,19 +52,7 @@ class ConsentLink:
 
 def link_secret(settings: ConsentSettings) -> str:
     """Return the signing key: the setting, else the embedded mode's key file (made once)."""
-    if settings.link_secret is not None:
-        return settings.link_secret.get_secret_value()
-    path = Path(settings.link_key_file)
-    if not path.exists():
-        # O_EXCL: two processes starting together cannot both write a different key.
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_urlsafe(32))
-    return path.read_text(encoding="ascii").strip()
+    return secret_from(settings.link_secret, Path(settings.link_key_file))
 
 
 def _serializer(secret: str, action: LinkAction) -> URLSafeTimedSerializer:

@@ -123,6 +123,16 @@ class PrivacySettings(BaseSettings):
         ge=1,
         description="An erasure of a customer with an order this recent needs a second approver.",
     )
+    suppression_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the keyed hashes on the erasure suppression list. Unset in "
+        "embedded mode: a random key is created in suppression_key_file on first use. Keep it: "
+        "with another key, erased people are no longer recognised when they are imported again.",
+    )
+    suppression_key_file: Path = Field(
+        default=Path("amigo-suppression.key"),
+        description="Where the embedded mode keeps its suppression list key (created mode 0600).",
+    )
 
 
 class ApiSettings(BaseSettings):

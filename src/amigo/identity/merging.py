@@ -585,6 +585,16 @@ def unmerge(connection: Connection, merge_event_id: int, context: MergeContext) 
             f"by {event.unmerged_by}"
         )
     holder = holder_of(connection, event.survivor_id)
+    erased = connection.scalar(
+        select(golden.c.external_id).where(
+            golden.c.id.in_([holder, int(event.merged_id)]),
+            golden.c.status == CustomerStatus.ERASED.value,
+        )
+    )
+    if erased is not None:
+        raise InvalidInputError(
+            f"merge {merge_event_id}: profile {erased} was erased, there is nothing to give back"
+        )
     restored = int(event.merged_id)
     moved_ids: list[int] = []
     for condition in is_one_of(connection, links.c.id, list(event.moved_link_ids)):

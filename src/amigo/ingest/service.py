@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 
 from amigo.consent.initial import needs_initial_projection, project_initial_load
 from amigo.core.clock import utcnow
+from amigo.core.config import PrivacySettings
 from amigo.core.db import make_engine, table_of, unit_of_work
 from amigo.core.errors import FileFormatError, InvalidInputError
 from amigo.core.sql import (
@@ -59,7 +60,9 @@ from amigo.ingest.prepare import (
 )
 from amigo.ingest.readers import ExportFile as ReaderFile
 from amigo.ingest.readers import RawRow, open_csv_export, open_jsonl_export
+from amigo.ingest.screening import screen_batch
 from amigo.ingest.writers import Pending, WriteContext
+from amigo.privacy.suppression import SuppressionList, list_is_empty, suppression_secret
 from amigo.profiles.models import SalesAssociate, Store
 from amigo.quality.issues import ValidationIssue
 
@@ -81,11 +84,12 @@ class FileStats:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    suppressed: int = 0  # rows of erased people: not stored, or orders stored without them
     missing: bool = False
 
     def add(self, other: dict[str, Any]) -> None:
         """Add counts saved in a checkpoint (a resumed load reports whole files)."""
-        for name in ("read", "inserted", "updated", "unchanged", "rejected"):
+        for name in ("read", "inserted", "updated", "unchanged", "rejected", "suppressed"):
             setattr(self, name, getattr(self, name) + int(other.get(name, 0)))
 
     def counts(self) -> dict[str, int]:
@@ -479,8 +483,13 @@ class _Loader:
         progress: LoadProgress,
         *,
         project_consents: bool = True,
+        suppression_secret: str | None = None,
     ) -> None:
         self.engine = engine
+        # Set once someone was erased: every batch is screened against the list.
+        self.suppression = (
+            None if suppression_secret is None else SuppressionList(suppression_secret)
+        )
         self.batch_id = batch_id
         self.batch_size = batch_size
         self.progress = progress
@@ -565,9 +574,19 @@ class _Loader:
     ) -> None:
         batch = _Batch(spec=spec, batch_id=self.batch_id, now=utcnow(), stats=stats)
         keyed = batch.key_rows(chunk, prepared)
+        mapping = mapping_context(self._stores(connection))
+        if self.suppression is not None:
+            keyed, screened = screen_batch(
+                connection,
+                spec=spec,
+                keyed=keyed,
+                listed=self.suppression,
+                mapping=mapping,
+                now=batch.now,
+            )
+            stats.suppressed += screened
         source_ids = {item.source_id for _, item in keyed if item.source_id is not None}
         versions = self._versions(connection, batch.system, batch.entity, source_ids)
-        mapping = mapping_context(self._stores(connection))
         work, new_records = batch.plan(keyed, versions)
         record_ids = self._store_records(connection, batch, work, new_records)
 
@@ -691,6 +710,7 @@ def load_directory(
     encoding: str | None = None,
     progress: LoadProgress | None = None,
     workers: int = 0,
+    privacy: PrivacySettings | None = None,
 ) -> LoadReport:
     """Load an export directory (docs/formats.md) into the repository, phase by phase.
 
@@ -712,12 +732,17 @@ def load_directory(
     # Into an empty repository, or resuming one whose indexes are still missing,
     # consent states are projected once at the end: per batch they would scan.
     deferred = drop_for_initial_load(engine) or secondary_indexes_missing(engine)
+    with engine.connect() as connection:
+        nobody_erased = list_is_empty(connection)
     job = LaneJob(
         database_url=engine.url.render_as_string(hide_password=False),
         batch_id=batch_id,
         batch_size=batch_size,
         saved=saved,
         project_consents=not deferred,
+        suppression_secret=None
+        if nobody_erased
+        else suppression_secret(privacy or PrivacySettings()),
     )
     try:
         for step in sorted({(spec.phase, spec.step) for spec, _ in opened}):
@@ -761,7 +786,12 @@ def _load_lanes(
     if workers > 1 and len(lanes) > 1:
         return run_lanes_in_parallel(job, lanes, workers, progress)
     loader = _Loader(
-        engine, job.batch_id, job.batch_size, progress, project_consents=job.project_consents
+        engine,
+        job.batch_id,
+        job.batch_size,
+        progress,
+        project_consents=job.project_consents,
+        suppression_secret=job.suppression_secret,
     )
     with _garbage_collector_spared():
         in_order = [
@@ -791,6 +821,7 @@ class LaneJob:
     batch_size: int
     saved: dict[str, dict[str, Any]]
     project_consents: bool = True
+    suppression_secret: str | None = None
 
 
 def load_lane(
@@ -800,7 +831,12 @@ def load_lane(
     engine = make_engine(job.database_url)
     try:
         loader = _Loader(
-            engine, job.batch_id, job.batch_size, progress, project_consents=job.project_consents
+            engine,
+            job.batch_id,
+            job.batch_size,
+            progress,
+            project_consents=job.project_consents,
+            suppression_secret=job.suppression_secret,
         )
         with _garbage_collector_spared():
             stats = [loader.load_file(part, job.saved.get(part.key)) for part in parts]

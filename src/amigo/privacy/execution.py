@@ -10,14 +10,18 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from amigo.consent.service import current_consents, record_consent
+from amigo.core.config import PrivacySettings
 from amigo.core.db import table_of
 from amigo.core.sql import insert_ignore
 from amigo.events.service import DomainEvent, emit_events
 from amigo.privacy.access import access_data, write_access_report, write_portability_archive
+from amigo.privacy.erasure import erase_person
 from amigo.privacy.models import PrivacyExport, ProcessingRestriction, RequestType, SubjectRequest
+from amigo.privacy.suppression import suppression_secret
 from amigo.profiles.models import GoldenCustomer
 
-Executor = Callable[[Session, SubjectRequest, str, datetime, Path], dict[str, Any]]
+# session, request, actor, now, settings, output directory -> what was done
+Executor = Callable[[Session, SubjectRequest, str, datetime, PrivacySettings, Path], dict[str, Any]]
 
 _OBJECTION_CONFIRMATION = {
     "fr": "Votre opposition est enregistrée : vous ne recevrez plus aucune sollicitation "
@@ -44,7 +48,12 @@ def _exported(
 
 
 def _access(
-    session: Session, request: SubjectRequest, _actor: str, now: datetime, out: Path
+    session: Session,
+    request: SubjectRequest,
+    _actor: str,
+    now: datetime,
+    _settings: PrivacySettings,
+    out: Path,
 ) -> dict[str, Any]:
     data = access_data(session=session, customer_id=request.customer_id)
     paths = write_access_report(data, out, f"DSR-{request.id}-access")
@@ -52,7 +61,12 @@ def _access(
 
 
 def _portability(
-    session: Session, request: SubjectRequest, _actor: str, now: datetime, out: Path
+    session: Session,
+    request: SubjectRequest,
+    _actor: str,
+    now: datetime,
+    _settings: PrivacySettings,
+    out: Path,
 ) -> dict[str, Any]:
     data = access_data(session=session, customer_id=request.customer_id)
     path = write_portability_archive(data, out, f"DSR-{request.id}-portability")
@@ -60,7 +74,12 @@ def _portability(
 
 
 def _restriction(
-    session: Session, request: SubjectRequest, _actor: str, now: datetime, _out: Path
+    session: Session,
+    request: SubjectRequest,
+    _actor: str,
+    now: datetime,
+    _settings: PrivacySettings,
+    _out: Path,
 ) -> dict[str, Any]:
     insert_ignore(
         session.connection(),
@@ -88,7 +107,12 @@ def _restriction(
 
 
 def _objection(
-    session: Session, request: SubjectRequest, actor: str, now: datetime, _out: Path
+    session: Session,
+    request: SubjectRequest,
+    actor: str,
+    now: datetime,
+    _settings: PrivacySettings,
+    _out: Path,
 ) -> dict[str, Any]:
     withdrawn = []
     for purpose, state in current_consents(
@@ -116,7 +140,19 @@ def _objection(
     }
 
 
+def _erasure(
+    session: Session,
+    request: SubjectRequest,
+    actor: str,
+    now: datetime,
+    settings: PrivacySettings,
+    _out: Path,
+) -> dict[str, Any]:
+    return erase_person(session, request, actor, now, suppression_secret(settings))
+
+
 EXECUTORS: dict[RequestType, Executor] = {
+    RequestType.ERASURE: _erasure,
     RequestType.ACCESS: _access,
     RequestType.PORTABILITY: _portability,
     RequestType.RESTRICTION: _restriction,

@@ -92,3 +92,30 @@ class PrivacyExport(Base):
     kind: Mapped[str] = mapped_column(String(20))  # json, html, zip
     path: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SuppressionKind(enum.StrEnum):
+    SOURCE = "source"  # a source system's customer id: "shopify:6574839201"
+    EMAIL = "email"  # the email match key
+    PHONE = "phone"  # E.164
+    PERSON = "person"  # plain first and last names with the birth date
+
+
+class ErasureSuppression(Base):
+    """A keyed hash of an erased person's identifier: a later import of it is not stored.
+
+    Only the HMAC is kept (the key stays outside the database), so the list
+    cannot be read back into emails or phones. A person who signs up again
+    of their own accord, after the erasure, under a new source id, lifts the
+    email, phone and person entries: ``returned_at`` and ``returned_via``
+    record it. Source ids erased stay suppressed for good.
+    """
+
+    __tablename__ = "erasure_suppression"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[SuppressionKind] = mapped_column(str_enum(SuppressionKind))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("subject_request.id"))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_via: Mapped[str | None] = mapped_column(String(120))  # "webforms:SUB-..." sign-up

@@ -30,7 +30,7 @@ from amigo.privacy.models import (
     SubjectRequest,
     SubjectRequestStep,
 )
-from amigo.profiles.models import GoldenCustomer, Order
+from amigo.profiles.models import CustomerStatus, GoldenCustomer, Order
 
 _FILERS = frozenset({Role.DPO, Role.INTEGRATION})
 _HANDLERS = frozenset({Role.DPO})
@@ -168,6 +168,12 @@ def create_request(
             "say through which channel the request came (email, letter, store...)"
         )
     customer_id = holder_of(session=session, customer_id=customer_id)
+    profile = session.get_one(GoldenCustomer, customer_id)
+    if profile.status == CustomerStatus.ERASED:
+        raise InvalidInputError(
+            f"customer {profile.external_id} was erased: AMIgo holds nothing on them any more",
+            code="erased",
+        )
     existing = session.scalars(
         select(SubjectRequest).where(
             SubjectRequest.customer_id == customer_id,
@@ -341,7 +347,9 @@ def execute_request(
             f"{reference(request)} stays approved until it is",
             code="not_available",
         )
-    request.result = executor(session, request, actor.strip(), now, out_dir or settings.export_dir)
+    request.result = executor(
+        session, request, actor.strip(), now, settings, out_dir or settings.export_dir
+    )
     request.status = RequestStatus.EXECUTED
     _step(session, request, "executed", actor=actor, role=chosen_role, now=now)
     return request

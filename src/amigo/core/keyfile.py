@@ -1,0 +1,28 @@
+"""Secrets of the embedded mode: a random key kept in a file, created once, readable by its owner."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import SecretStr
+
+
+def secret_from(setting: SecretStr | None, path: Path) -> str:
+    """Return the configured secret, else the key file's (written mode 0600 on first use)."""
+    if setting is not None:
+        return setting.get_secret_value()
+    if not path.exists():
+        # O_EXCL: two processes starting together cannot both write a different key.
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(32))
+    return path.read_text(encoding="ascii").strip()
+
+
+__all__ = ["secret_from"]

@@ -1,0 +1,574 @@
+"""Erasure (GDPR article 17): remove a person from every place AMIgo keeps them.
+
+Erasure is the one action that crosses every domain's tables, the way a
+user deletion does in any system: it runs in one transaction, so a failure
+leaves the person whole rather than half erased. What stays, and why:
+
+- the golden profile, its links and source records remain as empty shells
+  (ids only, "erased:" pseudonyms for source ids) so that the audit trail,
+  the consent ledger and the request itself still point somewhere;
+- orders stay for the accounts, with no customer and without the buyer's
+  fields in their source payloads;
+- consent ledger rows keep what was consented, when and how; their proofs
+  (IP, user agent, wording shown) are blanked, the one update the ledger's
+  triggers accept;
+- keyed hashes of the person's ids, email, phone and name with birth date go
+  on the suppression list, so that an import cannot bring them back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Text, cast, delete, func, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from amigo.consent.models import ConsentEvent
+from amigo.consent.service import current_consents, held_profiles, holder_of, record_consent
+from amigo.core.db import table_of
+from amigo.core.sql import is_one_of
+from amigo.events.models import OutboxEvent
+from amigo.events.service import DomainEvent, emit_events
+from amigo.identity.models import (
+    DistinctDecision,
+    DistinctDecisionMember,
+    IdentityLink,
+    IdentityReference,
+    MatchReview,
+    MergeEvent,
+    ReviewStatus,
+)
+from amigo.ingest import writers
+from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES
+from amigo.ingest.models import RawConsent, Reject, SourceRecord, ValidationIssueRecord
+from amigo.ingest.prepare import canonical_json
+from amigo.privacy.models import (
+    PrivacyExport,
+    ProcessingRestriction,
+    SubjectRequest,
+    SubjectRequestStep,
+    SuppressionKind,
+)
+from amigo.privacy.suppression import (
+    add_to_list,
+    keyed_hash,
+    person_identifiers,
+    scrub_order_payload,
+    source_pseudonym,
+)
+from amigo.profiles.models import (
+    CustomerAssociate,
+    CustomerStatus,
+    CustomerStore,
+    GoldenCustomer,
+    Interaction,
+    Order,
+)
+
+golden = table_of(GoldenCustomer)
+links = table_of(IdentityLink)
+records = table_of(SourceRecord)
+outbox = table_of(OutboxEvent)
+
+# Columns of a profile or link that say who the person is or where they live.
+PERSONAL_COLUMNS = (
+    "email",
+    "email_match_key",
+    "first_name",
+    "last_name",
+    "phone",
+    "birth_date",
+    "address_line1",
+    "address_line2",
+    "postal_code",
+    "city",
+    "region",
+)
+_LINK_KEY_COLUMNS = ("first_name_key", "last_name_key", "name_key", "distinct_local_part")
+_CUSTOMER_ENTITY = dict(CUSTOMER_MAPPERS.keys())  # system -> its customer entity
+_ORDER_ENTITY = {s.source.value: s.entity for s in EXPORT_FILES if s.writer is writers.write_orders}
+_INTERACTION_ENTITIES = [s.entity for s in EXPORT_FILES if s.writer is writers.write_interactions]
+
+
+def erase_person(
+    session: Session, request: SubjectRequest, actor: str, now: datetime, secret: str
+) -> dict[str, Any]:
+    """Erase the request's person everywhere and return what was done, in counts."""
+    connection = session.connection()
+    ref = f"DSR-{request.id}"
+    marker = {"erased": ref}
+    profile_ids = held_profiles(session=session, customer_id=request.customer_id)
+    profiles = connection.execute(select(golden).where(golden.c.id.in_(profile_ids))).all()
+    person_links = connection.execute(
+        select(links).where(links.c.customer_id.in_(profile_ids))
+    ).all()
+    external_ids = [str(p.external_id) for p in profiles]
+    strings = _personal_strings([*profiles, *person_links])
+
+    withdrawn = _withdraw_consents(session, request, actor, now, marker)
+    listed = add_to_list(
+        connection,
+        secret=secret,
+        identifiers=_identifiers(connection, profiles, person_links),
+        request_id=request.id,
+        now=now,
+    )
+    customer_records = _erase_customer_records(connection, person_links, secret, marker)
+    orders = _unlink_orders(connection, profile_ids, strings)
+    interactions = _erase_interactions(connection, profile_ids, marker)
+    person_records = customer_records + orders.record_ids + interactions
+    rejects = _erase_rejects(connection, person_links, person_records, strings, ref)
+    _erase_issues(connection, person_records)
+    _blank_ledger_proofs(
+        connection,
+        profile_ids=profile_ids,
+        person_links=person_links,
+        record_ids=person_records,
+        secret=secret,
+        marker=marker,
+    )
+    _erase_identity(
+        connection,
+        person_links=person_links,
+        profile_ids=profile_ids,
+        secret=secret,
+        marker=marker,
+        now=now,
+    )
+    _erase_profiles(connection, profile_ids, now)
+    files = _erase_privacy_records(connection, profile_ids)
+    events = _erase_events(connection, external_ids, strings, marker)
+    holder = next(
+        p
+        for p in profiles
+        if int(p.id) == holder_of(session=session, customer_id=request.customer_id)
+    )
+    emit_events(
+        connection,
+        [
+            DomainEvent(
+                type="customer.erased",
+                subject=str(holder.external_id),
+                data={
+                    "customer": str(holder.external_id),
+                    "profiles": external_ids,
+                    "request": ref,
+                    "erased_at": now.isoformat(),
+                    # What connected systems need to erase the person on their side (art. 19).
+                    "sources": [
+                        {"system": str(link.source_system), "id": str(link.source_id)}
+                        for link in person_links
+                    ],
+                },
+            )
+        ],
+        now=now,
+    )
+    return {
+        "erased_profiles": external_ids,
+        "source_records": len(person_records),
+        "orders_kept_unlinked": orders.count,
+        "interactions_deleted": len(interactions),
+        "rejects_erased": rejects,
+        "events_erased": events,
+        "files_deleted": files,
+        "consents_withdrawn": withdrawn,
+        "suppression_entries": listed,
+    }
+
+
+def _personal_strings(rows: Iterable[Any]) -> list[str]:
+    """Return the person's values long enough to look for in free text (emails, phones, names)."""
+    found: set[str] = set()
+    for row in rows:
+        for column in ("email", "email_match_key", "phone", "first_name", "last_name"):
+            value = getattr(row, column, None)
+            if isinstance(value, str) and len(value) >= 3:
+                found.add(value)
+        for column in ("address_line1", "address_line2"):
+            value = getattr(row, column, None)
+            if isinstance(value, str) and len(value) >= 6:
+                found.add(value)
+    return sorted(found, key=len, reverse=True)
+
+
+def sweep_text(text: str, strings: Sequence[str]) -> str:
+    """Return the text with every occurrence of the person's strings replaced."""
+    for value in strings:
+        text = re.sub(re.escape(value), "[erased]", text, flags=re.IGNORECASE)
+    return text
+
+
+def _withdraw_consents(
+    session: Session, request: SubjectRequest, actor: str, now: datetime, marker: dict[str, str]
+) -> list[str]:
+    withdrawn = []
+    for purpose, state in current_consents(
+        session=session, customer_id=request.customer_id
+    ).items():
+        if state.status in ("withdrawn", "never_asked"):
+            continue
+        record_consent(
+            session=session,
+            customer_id=request.customer_id,
+            purpose=purpose,
+            status="withdrawn",
+            channel="erasure",
+            actor=f"dpo:{actor}",
+            now=now,
+            proof=marker,
+        )
+        withdrawn.append(purpose)
+    return withdrawn
+
+
+def _identifiers(
+    connection: Connection, profiles: Sequence[Any], person_links: Sequence[Any]
+) -> list[tuple[SuppressionKind, str]]:
+    found: list[tuple[SuppressionKind, str]] = []
+    for link in person_links:
+        found.append((SuppressionKind.SOURCE, f"{link.source_system}:{link.source_id}"))
+    references = table_of(IdentityReference)
+    for condition in is_one_of(connection, references.c.link_id, [int(x.id) for x in person_links]):
+        for system, source_id in connection.execute(
+            select(references.c.system, references.c.source_id).where(condition)
+        ):
+            found.append((SuppressionKind.SOURCE, f"{system}:{source_id}"))
+    for row in [*profiles, *person_links]:
+        found += person_identifiers(
+            email_match_key=row.email_match_key,
+            phone=row.phone,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            birth_date=row.birth_date,
+        )
+    return found
+
+
+def _erase_customer_records(
+    connection: Connection, person_links: Sequence[Any], secret: str, marker: dict[str, str]
+) -> list[int]:
+    """Blank every stored version of the person's customer records; return their ids."""
+    erased: list[int] = []
+    for link in person_links:
+        system, source_id = str(link.source_system), str(link.source_id)
+        versions = connection.execute(
+            select(records.c.id, records.c.payload_hash).where(
+                records.c.source_system == system,
+                records.c.entity == _CUSTOMER_ENTITY[system],
+                records.c.source_id == source_id,
+            )
+        ).all()
+        pseudonym = source_pseudonym(secret, system, source_id)
+        for record_id, digest in versions:
+            connection.execute(
+                update(records)
+                .where(records.c.id == record_id)
+                .values(
+                    payload=marker,
+                    source_id=pseudonym,
+                    payload_hash=keyed_hash(
+                        secret, SuppressionKind.SOURCE, f"{pseudonym}:{digest}"
+                    ),
+                )
+            )
+            erased.append(int(record_id))
+    return erased
+
+
+class _Orders:
+    def __init__(self, count: int, record_ids: list[int]) -> None:
+        self.count = count
+        self.record_ids = record_ids
+
+
+def _unlink_orders(
+    connection: Connection, profile_ids: list[int], strings: Sequence[str]
+) -> _Orders:
+    """Keep the person's orders for the accounts, with no customer and no buyer in the payloads."""
+    orders = table_of(Order)
+    keys = connection.execute(
+        select(orders.c.source_system, orders.c.source_order_id).where(
+            orders.c.customer_id.in_(profile_ids)
+        )
+    ).all()
+    connection.execute(
+        update(orders)
+        .where(orders.c.customer_id.in_(profile_ids))
+        .values(customer_id=None, customer_link_id=None)
+    )
+    wanted: dict[str, list[str]] = {}
+    for system, order_id in keys:
+        wanted.setdefault(str(system), []).append(str(order_id))
+    found: list[Any] = []
+    for system, order_ids in wanted.items():
+        for condition in is_one_of(connection, records.c.source_id, order_ids):
+            found += connection.execute(
+                select(records.c.id, records.c.source_id, records.c.payload).where(
+                    records.c.source_system == system,
+                    records.c.entity == _ORDER_ENTITY[system],
+                    condition,
+                )
+            ).all()
+    found += _guest_orders(connection, strings)
+    touched: list[int] = []
+    kept: dict[tuple[str, str], int] = {}  # (source id, new hash) -> record keeping it
+    unique = {int(r[0]): r for r in found}  # an order can be both linked and naming her email
+    for record_id, source_id, payload in sorted(unique.values(), key=lambda r: -int(r[0])):
+        scrubbed = scrub_order_payload(payload)
+        digest = hashlib.sha256(canonical_json(scrubbed)).hexdigest()
+        if (str(source_id), digest) in kept:
+            # Two versions that differed only in the buyer: the latest keeps the hash.
+            digest = hashlib.sha256(f"superseded:{record_id}:{digest}".encode()).hexdigest()
+        else:
+            kept[str(source_id), digest] = int(record_id)
+        connection.execute(
+            update(records)
+            .where(records.c.id == record_id)
+            .values(payload=scrubbed, payload_hash=digest)
+        )
+        touched.append(int(record_id))
+    return _Orders(len(keys), touched)
+
+
+def _guest_orders(connection: Connection, strings: Sequence[str]) -> list[Any]:
+    """Return the order records that name one of the person's emails without a customer id."""
+    emails = sorted({s.lower() for s in strings if "@" in s})
+    if not emails:
+        return []
+    contact = [func.lower(records.c.payload[key].as_string()) for key in ("email", "contact_email")]
+    return list(
+        connection.execute(
+            select(records.c.id, records.c.source_id, records.c.payload).where(
+                records.c.entity.in_(set(_ORDER_ENTITY.values())),
+                or_(*(column.in_(emails) for column in contact)),
+            )
+        ).all()
+    )
+
+
+def _erase_interactions(
+    connection: Connection, profile_ids: list[int], marker: dict[str, str]
+) -> list[int]:
+    """Delete the person's interactions; blank their source records; return those records' ids."""
+    table = table_of(Interaction)
+    keys = connection.execute(
+        select(table.c.source_system, table.c.source_interaction_id).where(
+            table.c.customer_id.in_(profile_ids)
+        )
+    ).all()
+    connection.execute(delete(table).where(table.c.customer_id.in_(profile_ids)))
+    erased: list[int] = []
+    for system, interaction_id in keys:
+        erased += [
+            int(i)
+            for i in connection.scalars(
+                select(records.c.id).where(
+                    records.c.source_system == system,
+                    records.c.entity.in_(_INTERACTION_ENTITIES),
+                    records.c.source_id == interaction_id,
+                )
+            )
+        ]
+    for condition in is_one_of(connection, records.c.id, erased):
+        connection.execute(update(records).where(condition).values(payload=marker))
+    return erased
+
+
+def _erase_rejects(
+    connection: Connection,
+    person_links: Sequence[Any],
+    record_ids: list[int],
+    strings: Sequence[str],
+    ref: str,
+) -> int:
+    """Blank the rejected rows of the person: by record, by source id, or naming their contact."""
+    table = table_of(Reject)
+    by_source = [
+        (str(link.source_system), _CUSTOMER_ENTITY[str(link.source_system)], str(link.source_id))
+        for link in person_links
+    ]
+    contacts = [s for s in strings if "@" in s or s.startswith("+")]
+    conditions: list[Any] = [table.c.source_record_id.in_(record_ids)] if record_ids else []
+    if by_source:
+        conditions.append(
+            tuple_(table.c.source_system, table.c.entity, table.c.source_id).in_(by_source)
+        )
+    conditions += [func.lower(table.c.raw_payload).contains(value.lower()) for value in contacts]
+    if not conditions:
+        return 0
+    found = connection.execute(select(table.c.id, table.c.message).where(or_(*conditions))).all()
+    for reject_id, message in found:
+        connection.execute(
+            update(table)
+            .where(table.c.id == reject_id)
+            .values(
+                raw_payload=f"[erased: {ref}]",
+                message=sweep_text(str(message), strings),
+                source_id=None,
+                file=None,
+            )
+        )
+    return len(found)
+
+
+def _erase_issues(connection: Connection, record_ids: list[int]) -> None:
+    table = table_of(ValidationIssueRecord)
+    for condition in is_one_of(connection, table.c.source_record_id, record_ids):
+        connection.execute(
+            update(table)
+            .where(condition)
+            .values(value=None, message=table.c.code + " (value erased)")
+        )
+
+
+def _blank_ledger_proofs(
+    connection: Connection,
+    *,
+    profile_ids: list[int],
+    person_links: Sequence[Any],
+    record_ids: list[int],
+    secret: str,
+    marker: dict[str, str],
+) -> None:
+    """Blank the proofs of the person's consent statements (the ledger's one accepted update)."""
+    ledger = table_of(ConsentEvent)
+    connection.execute(
+        update(ledger).where(ledger.c.customer_id.in_(profile_ids)).values(proof=marker)
+    )
+    for link in person_links:
+        system, source_id = str(link.source_system), str(link.source_id)
+        connection.execute(
+            update(ledger)
+            .where(ledger.c.source_system == system, ledger.c.source_id == source_id)
+            .values(proof=marker, source_id=source_pseudonym(secret, system, source_id))
+        )
+    raw = table_of(RawConsent)
+    for link in person_links:
+        system, source_id = str(link.source_system), str(link.source_id)
+        connection.execute(
+            update(raw)
+            .where(raw.c.source_system == system, raw.c.source_id == source_id)
+            .values(proof=marker, source_id=source_pseudonym(secret, system, source_id))
+        )
+
+
+def _erase_identity(
+    connection: Connection,
+    *,
+    person_links: Sequence[Any],
+    profile_ids: list[int],
+    secret: str,
+    marker: dict[str, str],
+    now: datetime,
+) -> None:
+    blank = dict.fromkeys((*PERSONAL_COLUMNS, *_LINK_KEY_COLUMNS))
+    link_ids = [int(link.id) for link in person_links]
+    for link in person_links:
+        connection.execute(
+            update(links)
+            .where(links.c.id == link.id)
+            .values(
+                source_id=source_pseudonym(secret, str(link.source_system), str(link.source_id)),
+                closed=True,
+                updated_at=now,
+                **blank,
+            )
+        )
+    references = table_of(IdentityReference)
+    connection.execute(delete(references).where(references.c.link_id.in_(link_ids)))
+    reviews = table_of(MatchReview)
+    involved = or_(reviews.c.left_link_id.in_(link_ids), reviews.c.right_link_id.in_(link_ids))
+    connection.execute(
+        update(reviews)
+        .where(involved, reviews.c.status == ReviewStatus.PENDING.value)
+        .values(status=ReviewStatus.SUPERSEDED.value, decided_at=now, decided_by="process:erasure")
+    )
+    connection.execute(
+        update(reviews).where(involved).values(comparison=marker, reasons=[], decision_reason=None)
+    )
+    members = table_of(DistinctDecisionMember)
+    decisions = table_of(DistinctDecision)
+    connection.execute(
+        update(decisions)
+        .where(
+            decisions.c.id.in_(select(members.c.decision_id).where(members.c.link_id.in_(link_ids)))
+        )
+        .values(reason=f"[erased: {marker['erased']}]")
+    )
+    merges = table_of(MergeEvent)
+    involved_merges = or_(
+        merges.c.survivor_id.in_(profile_ids), merges.c.merged_id.in_(profile_ids)
+    )
+    for merge_id, changes in connection.execute(
+        select(merges.c.id, merges.c.field_changes).where(involved_merges)
+    ).all():
+        connection.execute(
+            update(merges)
+            .where(merges.c.id == merge_id)
+            .values(
+                # The fields that changed stay on record, not their values.
+                field_changes=dict.fromkeys(changes or {}),
+                evidence=marker,
+                reason=None,
+                unmerge_reason=None,
+            )
+        )
+
+
+def _erase_profiles(connection: Connection, profile_ids: list[int], now: datetime) -> None:
+    connection.execute(
+        update(golden)
+        .where(golden.c.id.in_(profile_ids))
+        .values(
+            status=CustomerStatus.ERASED.value,
+            lineage={},
+            updated_at=now,
+            **dict.fromkeys(PERSONAL_COLUMNS),
+        )
+    )
+    for model in (CustomerStore, CustomerAssociate, ProcessingRestriction):
+        table = table_of(model)
+        connection.execute(delete(table).where(table.c.customer_id.in_(profile_ids)))
+
+
+def _erase_privacy_records(connection: Connection, profile_ids: list[int]) -> int:
+    """Blank the person's own words in their requests and delete the files written for them."""
+    requests = table_of(SubjectRequest)
+    steps = table_of(SubjectRequestStep)
+    request_ids = select(requests.c.id).where(requests.c.customer_id.in_(profile_ids))
+    connection.execute(
+        update(requests).where(requests.c.customer_id.in_(profile_ids)).values(details=None)
+    )
+    connection.execute(update(steps).where(steps.c.request_id.in_(request_ids)).values(note=None))
+    exports = table_of(PrivacyExport)
+    deleted = 0
+    for (path,) in connection.execute(
+        select(exports.c.path).where(exports.c.customer_id.in_(profile_ids))
+    ):
+        file = Path(path)
+        if file.exists():
+            file.unlink()
+            deleted += 1
+    return deleted
+
+
+def _erase_events(
+    connection: Connection, external_ids: list[str], strings: Sequence[str], marker: dict[str, str]
+) -> int:
+    """Blank the data of every outbox event about the person, or naming their email or phone."""
+    contacts = [s for s in strings if "@" in s or s.startswith("+")]
+    conditions: list[Any] = [outbox.c.subject.in_(external_ids)]
+    conditions += [
+        func.lower(cast(outbox.c.data, Text)).contains(value.lower()) for value in contacts
+    ]
+    result = connection.execute(update(outbox).where(or_(*conditions)).values(data=marker))
+    return int(result.rowcount or 0)
+
+
+__all__ = ["PERSONAL_COLUMNS", "erase_person", "sweep_text"]
