@@ -49,12 +49,18 @@ class _RichProgress:
 def _summary(report: LoadReport, elapsed: float) -> Table:
     table = Table(title=f"Load batch {report.batch_id}: {report.directory} ({elapsed:.1f} s)")
     table.add_column("file")
-    for name in ("read", "inserted", "updated", "unchanged", "rejected"):
+    columns = ["read", "inserted", "updated", "unchanged", "rejected"]
+    # Only once someone was erased and their records came again: then say so.
+    screened = report.total.suppressed > 0
+    if screened:
+        columns.append("suppressed")
+    for name in columns:
         table.add_column(name, justify="right")
     for stats in [*report.files, report.total]:
         if stats.missing:
-            table.add_row(stats.file, "[dim]absent[/]", "", "", "", "")
+            table.add_row(stats.file, "[dim]absent[/]", *[""] * (len(columns) - 1))
             continue
+        extra = [f"{stats.suppressed:,}"] if screened else []
         style = "bold" if stats.file == "total" else None
         table.add_row(
             stats.file,
@@ -63,6 +69,7 @@ def _summary(report: LoadReport, elapsed: float) -> Table:
             f"{stats.updated:,}",
             f"{stats.unchanged:,}",
             f"{stats.rejected:,}" if not stats.rejected else f"[yellow]{stats.rejected:,}[/]",
+            *extra,
             style=style,
         )
     return table
@@ -149,6 +156,11 @@ def register(app: typer.Typer) -> None:
             "(see one with amigo consent show <customer>)"
         )
         _resolve_what_changed(engine, report)
+        if report.total.suppressed:
+            console.print(
+                f"{report.total.suppressed:,} rows were about erased people: not stored "
+                "(their orders kept without them), as the suppression list requires."
+            )
         rejected = report.total.rejected
         if rejected:
             console.print(

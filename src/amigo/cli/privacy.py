@@ -263,7 +263,7 @@ def execute_command(
     actor: str = _ACTOR,
     role: str = _ROLE,
 ) -> None:
-    """Carry out an approved request: access report, portability archive, restriction, objection."""
+    """Carry out an approved request: access report, portability archive, restriction, objection, erasure."""
     with unit_of_work(get_engine()) as session:
         found = execute_request(
             session=session, request_id=_request_id(request), actor=actor, role=role,
