@@ -34,6 +34,7 @@ from amigo.ingest.service import LoadReport, load_directory
 from amigo.privacy.models import ErasureSuppression
 from amigo.privacy.service import approve_request, create_request, execute_request, verify_identity
 from amigo.profiles.models import GoldenCustomer, Order, OrderLine
+from amigo.profiles.rectification import rectify_profile
 from amigo.profiles.service import find_customers
 from amigo.synth.cegid import CUSTOMER_COLUMNS
 from amigo.synth.service import generate
@@ -319,6 +320,8 @@ def loaded(
         record_consent(session=session, customer_id=cegid, purpose="postal_mail", status="granted",
                        channel="preference_center", actor="person", now=NOW,
                        proof={"ip": IP, "user_agent": "Firefox/133.0", "wording": "prefs-v2"})  # fmt: skip
+        rectify_profile(session=session, customer_id=cegid, changes={"address_line2": "Hameau de Mouthier"},
+                        actor="dpo@amigo.test", now=NOW)  # fmt: skip
     return engine, export
 
 

@@ -13,6 +13,7 @@ from amigo.core.db import unit_of_work
 from amigo.core.errors import NotFoundError
 from amigo.profiles.schemas import Client360
 from amigo.profiles.service import client_360, find_customers
+from amigo.profiles.survivorship import ADDRESS_FIELDS
 
 app = typer.Typer(help="Look up golden customer profiles.", no_args_is_help=True)
 
@@ -50,6 +51,12 @@ def _print_360(view: Client360) -> None:
     ):
         source = profile.lineage.get(lineage_key)
         origin = f"  [dim]← {source['source']}:{source['source_id']}[/]" if source else ""
+        if lineage_key == "address":  # a corrected part of the address says so
+            origin += "".join(
+                f"[dim]; {part} ← manual:{profile.lineage[part]['source_id']}[/]"
+                for part in ADDRESS_FIELDS
+                if profile.lineage.get(part, {}).get("source") == "manual"
+            )
         facts.add_row(label, f"{value if value not in (None, '') else '—'}{origin}")
     ltv = ", ".join(_money(c, cur) for cur, c in view.lifetime_value_cents.items()) or "—"
     facts.add_row("orders", f"{view.order_count} (lifetime value {ltv})")

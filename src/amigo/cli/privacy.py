@@ -262,14 +262,31 @@ def execute_command(
     ),
     actor: str = _ACTOR,
     role: str = _ROLE,
+    corrections: list[str] | None = typer.Option(
+        None,
+        "--set",
+        help="A rectification's corrected value, field=value (repeat; field= removes it).",
+    ),
 ) -> None:
-    """Carry out an approved request: access report, portability archive, restriction, objection, erasure."""
+    """Carry out an approved request: access report, portability archive, restriction,
+    objection, erasure, rectification (with --set)."""
+    changes = _corrections(corrections or [])
     with unit_of_work(get_engine()) as session:
         found = execute_request(
             session=session, request_id=_request_id(request), actor=actor, role=role,
-            now=utcnow(), settings=get_settings().privacy, out_dir=out,
+            now=utcnow(), settings=get_settings().privacy, out_dir=out, changes=changes,
         )  # fmt: skip
         _print_request(found, session.get_one(GoldenCustomer, found.customer_id))
+
+
+def _corrections(pairs: list[str]) -> dict[str, str | None]:
+    changes: dict[str, str | None] = {}
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        if not sep or not field.strip():
+            raise InvalidInputError(f"--set {pair!r}: write field=value, e.g. --set city=Lyon")
+        changes[field.strip()] = value or None
+    return changes
 
 
 @requests_app.command("close")

@@ -51,6 +51,7 @@ from amigo.identity.models import (
 )
 from amigo.identity.snapshot import facts_from_snapshot
 from amigo.profiles.models import CustomerStatus, GoldenCustomer
+from amigo.profiles.rectification import apply_rectifications
 from amigo.profiles.survivorship import ADDRESS_FIELDS, SCALAR_FIELDS, Candidate, golden_values
 
 links = table_of(IdentityLink)
@@ -191,6 +192,7 @@ def _write_profiles(connection: Connection, values_by_id: dict[int, dict[str, An
     """Write re-derived golden values, staged in a temporary table (one UPDATE)."""
     if not values_by_id:
         return
+    apply_rectifications(connection, values_by_id)
     staged = _staging_table(connection)
     bulk_insert(connection, staged, [{"id": i, **v} for i, v in values_by_id.items()])
     _update_from_staged(connection)
@@ -477,11 +479,20 @@ def _audit_and_stage(
 
     values: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
+    afters: dict[int, dict[str, Any]] = {}
     for plan in plans:
         records = list(linked.get(plan.survivor_id, []))
         for step in plan.steps:
             records += linked.get(step.merged_id, [])
-        after = derive_from_links(sorted(records, key=lambda r: r.id), context.now, as_facts=True)
+        afters[plan.survivor_id] = derive_from_links(
+            sorted(records, key=lambda r: r.id), context.now, as_facts=True
+        )
+    # A correction any of them had made outranks every source (article 16).
+    apply_rectifications(
+        connection, afters, {p.survivor_id: [s.merged_id for s in p.steps] for p in plans}
+    )
+    for plan in plans:
+        after = afters[plan.survivor_id]
         values.append({"id": plan.survivor_id, **after})
         survivor_state = profile_state(before[plan.survivor_id])
         changes = {
@@ -619,17 +630,18 @@ def unmerge(connection: Connection, merge_event_id: int, context: MergeContext) 
         raise InvalidInputError(
             f"merge {merge_event_id}: unmerging would leave profile {holder} empty"
         )
+    # Active again before its values are written: its own rectifications come back with it.
+    connection.execute(
+        update(golden)
+        .where(golden.c.id == restored)
+        .values(status=CustomerStatus.ACTIVE.value, merged_into_id=None)
+    )
     _write_profiles(
         connection,
         {
             holder: derive_from_links(linked[holder], context.now),
             restored: derive_from_links(linked[restored], context.now),
         },
-    )
-    connection.execute(
-        update(golden)
-        .where(golden.c.id == restored)
-        .values(status=CustomerStatus.ACTIVE.value, merged_into_id=None)
     )
     rebuild_store_links(connection, affected)
     # Each side's consents from its own statements again (invariant 4).

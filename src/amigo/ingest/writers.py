@@ -45,6 +45,7 @@ from amigo.profiles.models import (
     Store,
     StoreRelation,
 )
+from amigo.profiles.rectification import any_rectifications, apply_rectifications
 from amigo.profiles.survivorship import Candidate, golden_values
 from amigo.quality.issues import ValidationIssue
 
@@ -305,6 +306,7 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
         conflict_columns=["source_system", "source_id"],
     )
 
+    rectified = bool(updates) and any_rectifications(connection)
     for customer_id, p, _store, _associate in updates:
         connection.execute(
             update(link_table)
@@ -314,6 +316,8 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
         candidates = _other_candidates(ctx, customer_id, exclude=(system, p.source_id))
         candidates.append(Candidate(p.facts, p.record_id))
         values = golden_values(candidates, ctx.now)
+        if rectified:  # a corrected value outranks the record just loaded
+            apply_rectifications(connection, {customer_id: values})
         connection.execute(update(golden).where(golden.c.id == customer_id).values(**values))
         # The preferred store follows the golden profile: drop a stale one.
         connection.execute(

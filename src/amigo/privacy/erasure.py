@@ -67,6 +67,7 @@ from amigo.profiles.models import (
     CustomerStore,
     GoldenCustomer,
     Interaction,
+    ManualRectification,
     Order,
 )
 
@@ -532,7 +533,7 @@ def _erase_profiles(connection: Connection, profile_ids: list[int], now: datetim
             **dict.fromkeys(PERSONAL_COLUMNS),
         )
     )
-    for model in (CustomerStore, CustomerAssociate, ProcessingRestriction):
+    for model in (CustomerStore, CustomerAssociate, ProcessingRestriction, ManualRectification):
         table = table_of(model)
         connection.execute(delete(table).where(table.c.customer_id.in_(profile_ids)))
 

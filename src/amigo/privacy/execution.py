@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,25 @@ from amigo.privacy.erasure import erase_person
 from amigo.privacy.models import PrivacyExport, ProcessingRestriction, RequestType, SubjectRequest
 from amigo.privacy.suppression import suppression_secret
 from amigo.profiles.models import GoldenCustomer
+from amigo.profiles.rectification import rectify_profile
 
 # session, request, actor, now, settings, output directory -> what was done
-Executor = Callable[[Session, SubjectRequest, str, datetime, PrivacySettings, Path], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What carrying out one request needs."""
+
+    session: Session
+    request: SubjectRequest
+    actor: str
+    now: datetime
+    settings: PrivacySettings
+    out: Path
+    changes: Mapping[str, str | None] = field(default_factory=dict)  # rectification only
+
+
+Executor = Callable[[Execution], dict[str, Any]]
 
 _OBJECTION_CONFIRMATION = {
     "fr": "Votre opposition est enregistrée : vous ne recevrez plus aucune sollicitation "
@@ -47,40 +64,30 @@ def _exported(
     return [str(path.resolve()) for path in paths]
 
 
-def _access(
-    session: Session,
-    request: SubjectRequest,
-    _actor: str,
-    now: datetime,
-    _settings: PrivacySettings,
-    out: Path,
-) -> dict[str, Any]:
+def _access(job: Execution) -> dict[str, Any]:
+    session = job.session
+    request = job.request
+    now = job.now
+    out = job.out
     data = access_data(session=session, customer_id=request.customer_id)
     paths = write_access_report(data, out, f"DSR-{request.id}-access")
     return {"files": _exported(session, request, paths, now)}
 
 
-def _portability(
-    session: Session,
-    request: SubjectRequest,
-    _actor: str,
-    now: datetime,
-    _settings: PrivacySettings,
-    out: Path,
-) -> dict[str, Any]:
+def _portability(job: Execution) -> dict[str, Any]:
+    session = job.session
+    request = job.request
+    now = job.now
+    out = job.out
     data = access_data(session=session, customer_id=request.customer_id)
     path = write_portability_archive(data, out, f"DSR-{request.id}-portability")
     return {"files": _exported(session, request, [path], now)}
 
 
-def _restriction(
-    session: Session,
-    request: SubjectRequest,
-    _actor: str,
-    now: datetime,
-    _settings: PrivacySettings,
-    _out: Path,
-) -> dict[str, Any]:
+def _restriction(job: Execution) -> dict[str, Any]:
+    session = job.session
+    request = job.request
+    now = job.now
     insert_ignore(
         session.connection(),
         table_of(ProcessingRestriction),
@@ -106,14 +113,11 @@ def _restriction(
     return {"restricted_since": now.isoformat()}
 
 
-def _objection(
-    session: Session,
-    request: SubjectRequest,
-    actor: str,
-    now: datetime,
-    _settings: PrivacySettings,
-    _out: Path,
-) -> dict[str, Any]:
+def _objection(job: Execution) -> dict[str, Any]:
+    session = job.session
+    request = job.request
+    actor = job.actor
+    now = job.now
     withdrawn = []
     for purpose, state in current_consents(
         session=session, customer_id=request.customer_id
@@ -140,18 +144,30 @@ def _objection(
     }
 
 
-def _erasure(
-    session: Session,
-    request: SubjectRequest,
-    actor: str,
-    now: datetime,
-    settings: PrivacySettings,
-    _out: Path,
-) -> dict[str, Any]:
+def _erasure(job: Execution) -> dict[str, Any]:
+    session = job.session
+    request = job.request
+    actor = job.actor
+    now = job.now
+    settings = job.settings
     return erase_person(session, request, actor, now, suppression_secret(settings))
 
 
+def _rectification(job: Execution) -> dict[str, Any]:
+    done = rectify_profile(
+        session=job.session,
+        customer_id=job.request.customer_id,
+        changes=job.changes,
+        actor=f"dpo:{job.actor}",
+        now=job.now,
+        request_id=job.request.id,
+        reason=job.request.details,
+    )
+    return {"customer": done.customer, "before": done.before, "after": done.after}
+
+
 EXECUTORS: dict[RequestType, Executor] = {
+    RequestType.RECTIFICATION: _rectification,
     RequestType.ERASURE: _erasure,
     RequestType.ACCESS: _access,
     RequestType.PORTABILITY: _portability,

@@ -9,7 +9,7 @@ second approver, another person, DPO or admin.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -333,9 +333,10 @@ def execute_request(
     now: datetime,
     settings: PrivacySettings,
     out_dir: Path | None = None,
+    changes: Mapping[str, str | None] | None = None,
 ) -> SubjectRequest:
-    """Carry an approved request out (exports, restriction, objection) and record what was done."""
-    from amigo.privacy.execution import EXECUTORS  # noqa: PLC0415 - execution imports this module
+    """Carry an approved request out and record what was done (``changes``: a rectification's)."""
+    from amigo.privacy.execution import EXECUTORS, Execution  # noqa: PLC0415 - imports this module
 
     chosen_role = _role(role, _HANDLERS, "execute")
     request = get_request(session=session, request_id=request_id)
@@ -347,8 +348,22 @@ def execute_request(
             f"{reference(request)} stays approved until it is",
             code="not_available",
         )
+    if request.type is RequestType.RECTIFICATION and not changes:
+        raise InvalidInputError(
+            f"{reference(request)}: say which values to correct (--set field=value)"
+        )
+    if changes and request.type is not RequestType.RECTIFICATION:
+        raise InvalidInputError(f"{reference(request)} is {request.type.value}: nothing to --set")
     request.result = executor(
-        session, request, actor.strip(), now, settings, out_dir or settings.export_dir
+        Execution(
+            session=session,
+            request=request,
+            actor=actor.strip(),
+            now=now,
+            settings=settings,
+            out=out_dir or settings.export_dir,
+            changes=changes or {},
+        )
     )
     request.status = RequestStatus.EXECUTED
     _step(session, request, "executed", actor=actor, role=chosen_role, now=now)

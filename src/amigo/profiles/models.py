@@ -241,3 +241,24 @@ class Interaction(Base):
     campaign: Mapped[str | None] = mapped_column(String(100))
     text: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class ManualRectification(Base):
+    """A value a person had corrected (GDPR article 16): it outranks every source.
+
+    Survivorship applies the latest rectification of each field of a profile,
+    and of every profile merged into it, over what the source records say
+    (profiles/rectification.py); an unmerge gives each profile back its own.
+    """
+
+    __tablename__ = "manual_rectification"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("golden_customer.id"), index=True)
+    field: Mapped[str] = mapped_column(String(40))
+    # The corrected value, normalized as the sources' values are (None: the field removed).
+    value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    request_id: Mapped[int | None] = mapped_column(BigInteger)  # the subject request, if any
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
