@@ -84,3 +84,35 @@ def test_an_access_request_from_receipt_to_closure(tmp_path: Path, fresh_databas
     assert "ID card seen in store" in shown.stdout
     assert "Tout ce que vous avez sur moi" in shown.stdout
     assert "DSR-1" in listed.stdout
+
+
+def test_retention_is_a_dry_run_unless_applied(tmp_path: Path, fresh_database_url: str) -> None:
+    old = cegid_customer("PAR01000030", "old.prospect@example.org", "10/02/2019 09:30:00")
+    old.update(CreationDate="10/02/2019 09:30:00")
+    recent = cegid_customer("PAR01000031", "new.prospect@example.org", "10/02/2026 09:30:00")
+    export = write_export(tmp_path / "export", cegid=[old, recent])
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return _amigo(*args, database_url=fresh_database_url, cwd=tmp_path)
+
+    assert run("load", str(export)).returncode == 0
+    dry = run("privacy", "retention")
+    again = run("privacy", "retention")
+    applied = run("privacy", "retention", "--apply")
+    after = run("privacy", "retention")
+    bad = run("privacy", "retention", "--years", "-1")
+    gone = run("customer", "show", "old.prospect@example.org")
+    kept = run("customer", "show", "new.prospect@example.org")
+
+    assert dry.returncode == 0, dry.stderr
+    assert "1 profiles past 3 years" in dry.stdout
+    assert "1 prospects, 0 customers" in dry.stdout
+    assert "Dry run: nothing changed" in dry.stdout
+    assert again.stdout.splitlines()[0] == dry.stdout.splitlines()[0]
+    assert applied.returncode == 0, applied.stderr
+    assert "1 profiles anonymized" in applied.stdout
+    assert "0 profiles past 3 years" in after.stdout
+    assert bad.returncode == 2
+    assert "years" in bad.stderr
+    assert gone.returncode == 2
+    assert kept.returncode == 0

@@ -1,11 +1,13 @@
-"""`amigo privacy request ...`: data-subject requests from receipt to closure."""
+"""`amigo privacy request ...` (data-subject requests from receipt to closure), `retention`."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from amigo.cli.common import console, get_engine, user_errors
@@ -14,6 +16,7 @@ from amigo.core.config import get_settings
 from amigo.core.db import unit_of_work
 from amigo.core.errors import InvalidInputError, NotFoundError
 from amigo.privacy.models import SubjectRequest
+from amigo.privacy.retention import anonymize_expired, cutoff, find_expired
 from amigo.privacy.service import (
     approve_request,
     close_request,
@@ -28,6 +31,7 @@ from amigo.privacy.service import (
     request_steps,
     verify_identity,
 )
+from amigo.privacy.suppression import suppression_secret
 from amigo.profiles.models import GoldenCustomer
 from amigo.profiles.service import find_customers
 
@@ -308,3 +312,57 @@ def close_command(
             note=note,
         )
         _print_request(found, session.get_one(GoldenCustomer, found.customer_id))
+
+
+@app.command("retention")
+@user_errors
+def retention_command(
+    apply: bool = typer.Option(
+        False, "--apply", help="Anonymize the profiles listed (default: a dry run that lists them)."
+    ),
+    years: float | None = typer.Option(
+        None, help="Retention period in years (default AMIGO_PRIVACY_RETENTION_YEARS, 3)."
+    ),
+    show: int = typer.Option(20, min=0, help="How many of the profiles to list."),
+    actor: str = typer.Option("process:retention", "--actor", help="Who runs it, for the record."),
+) -> None:
+    """List prospects and customers silent for 3 years (CNIL); --apply anonymizes them."""
+    settings = get_settings().privacy
+    period = years if years is not None else settings.retention_years
+    if period <= 0:
+        raise InvalidInputError(f"--years must be positive, got {period}")
+    now = utcnow()
+    engine = get_engine()
+    with unit_of_work(engine) as session:
+        expired = list(find_expired(session=session, now=now, years=period))
+    kinds = Counter(e.kind for e in expired)
+    console.print(
+        f"{len(expired):,} profiles past {period:g} years without purchase or contact "
+        f"(last activity before {cutoff(now, period):%Y-%m-%d}): "
+        f"{kinds['prospect']:,} prospects, {kinds['customer']:,} customers."
+    )
+    if expired and show:
+        table = Table("customer", "kind", "last activity", "what it was")
+        for item in expired[:show]:
+            table.add_row(item.external_id, item.kind, _when(item.last_activity), item.because)
+        console.print(table)
+    if not apply:
+        if expired:
+            console.print("Dry run: nothing changed. Run with --apply to anonymize them.")
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("Anonymizing", total=len(expired))
+        done = anonymize_expired(
+            session_factory=lambda: unit_of_work(engine),
+            expired=expired,
+            actor=actor,
+            now=now,
+            secret=suppression_secret(settings),
+            on_progress=lambda n: progress.advance(task, n),
+        )
+    console.print(
+        f"{done:,} profiles anonymized (reference retention-{now:%Y-%m-%d}); their orders are "
+        "kept without them. Each emitted customer.erased for the connected systems."
+    )

@@ -123,6 +123,14 @@ class PrivacySettings(BaseSettings):
         ge=1,
         description="An erasure of a customer with an order this recent needs a second approver.",
     )
+    retention_years: float = Field(
+        default=3,
+        gt=0,
+        le=30,
+        description="Years after the last purchase (customers) or the collection (prospects), "
+        "or the last contact, after which `amigo privacy retention` anonymizes a profile: the "
+        "CNIL's guidance is three.",
+    )
     suppression_key: SecretStr | None = Field(
         default=None,
         description="Key of the keyed hashes on the erasure suppression list. Unset in "

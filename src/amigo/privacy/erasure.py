@@ -97,13 +97,26 @@ _INTERACTION_ENTITIES = [s.entity for s in EXPORT_FILES if s.writer is writers.w
 
 
 def erase_person(
-    session: Session, request: SubjectRequest, actor: str, now: datetime, secret: str
+    session: Session,
+    *,
+    customer_id: int,
+    reference: str,
+    actor: str,
+    now: datetime,
+    secret: str,
+    request_id: int | None = None,
+    suppress: bool = True,
 ) -> dict[str, Any]:
-    """Erase the request's person everywhere and return what was done, in counts."""
+    """Erase a person everywhere and return what was done, in counts.
+
+    ``reference``: why, as the blanked rows will say (``DSR-12``, ``retention-2026-12-04``).
+    ``suppress``: put them on the suppression list (an erasure request does; the
+    retention job does not, so that a customer who comes back is welcome).
+    """
     connection = session.connection()
-    ref = f"DSR-{request.id}"
+    ref = reference
     marker = {"erased": ref}
-    profile_ids = held_profiles(session=session, customer_id=request.customer_id)
+    profile_ids = held_profiles(session=session, customer_id=customer_id)
     profiles = connection.execute(select(golden).where(golden.c.id.in_(profile_ids))).all()
     person_links = connection.execute(
         select(links).where(links.c.customer_id.in_(profile_ids))
@@ -111,13 +124,17 @@ def erase_person(
     external_ids = [str(p.external_id) for p in profiles]
     strings = _personal_strings([*profiles, *person_links])
 
-    withdrawn = _withdraw_consents(session, request, actor, now, marker)
-    listed = add_to_list(
-        connection,
-        secret=secret,
-        identifiers=_identifiers(connection, profiles, person_links),
-        request_id=request.id,
-        now=now,
+    withdrawn = _withdraw_consents(session, customer_id, actor, now, marker)
+    listed = (
+        add_to_list(
+            connection,
+            secret=secret,
+            identifiers=_identifiers(connection, profiles, person_links),
+            request_id=request_id,
+            now=now,
+        )
+        if suppress
+        else 0
     )
     customer_records = _erase_customer_records(connection, person_links, secret, marker)
     orders = _unlink_orders(connection, profile_ids, strings)
@@ -145,9 +162,7 @@ def erase_person(
     files = _erase_privacy_records(connection, profile_ids)
     events = _erase_events(connection, external_ids, strings, marker)
     holder = next(
-        p
-        for p in profiles
-        if int(p.id) == holder_of(session=session, customer_id=request.customer_id)
+        p for p in profiles if int(p.id) == holder_of(session=session, customer_id=customer_id)
     )
     emit_events(
         connection,
@@ -159,6 +174,7 @@ def erase_person(
                     "customer": str(holder.external_id),
                     "profiles": external_ids,
                     "request": ref,
+                    "cause": "erasure" if suppress else "retention",
                     "erased_at": now.isoformat(),
                     # What connected systems need to erase the person on their side (art. 19).
                     "sources": [
@@ -206,17 +222,15 @@ def sweep_text(text: str, strings: Sequence[str]) -> str:
 
 
 def _withdraw_consents(
-    session: Session, request: SubjectRequest, actor: str, now: datetime, marker: dict[str, str]
+    session: Session, customer_id: int, actor: str, now: datetime, marker: dict[str, str]
 ) -> list[str]:
     withdrawn = []
-    for purpose, state in current_consents(
-        session=session, customer_id=request.customer_id
-    ).items():
+    for purpose, state in current_consents(session=session, customer_id=customer_id).items():
         if state.status in ("withdrawn", "never_asked"):
             continue
         record_consent(
             session=session,
-            customer_id=request.customer_id,
+            customer_id=customer_id,
             purpose=purpose,
             status="withdrawn",
             channel="erasure",

@@ -145,12 +145,15 @@ def _objection(job: Execution) -> dict[str, Any]:
 
 
 def _erasure(job: Execution) -> dict[str, Any]:
-    session = job.session
-    request = job.request
-    actor = job.actor
-    now = job.now
-    settings = job.settings
-    return erase_person(session, request, actor, now, suppression_secret(settings))
+    return erase_person(
+        job.session,
+        customer_id=job.request.customer_id,
+        reference=f"DSR-{job.request.id}",
+        actor=job.actor,
+        now=job.now,
+        secret=suppression_secret(job.settings),
+        request_id=job.request.id,
+    )
 
 
 def _rectification(job: Execution) -> dict[str, Any]:
