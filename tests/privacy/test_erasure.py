@@ -9,18 +9,14 @@ Around her, a small synthetic population that must come out untouched.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from amigo.consent.models import ConsentEvent
@@ -37,219 +33,21 @@ from amigo.profiles.models import GoldenCustomer, Order, OrderLine
 from amigo.profiles.rectification import rectify_profile
 from amigo.profiles.service import find_customers
 from amigo.synth.cegid import CUSTOMER_COLUMNS
-from amigo.synth.service import generate
-from consent.exports import cegid_customer, shopify_customer, submission
-
-NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
-EMAIL = "zephyrine.quilleboeuf@example.net"
-CEGID_ID, SHOPIFY_ID, FORM_ID = "PAR01099901", 6840099999001, "wf-zq-0001"
-ADDRESS = "17 rue des Hirondelles Bleues"
-CITY = "Mouthier-Haute-Pierre"
-IP = "203.0.113.77"
-# What must not be found anywhere afterwards, in any of the forms the sources wrote it.
-NEEDLES = (
-    "zephyrine",
-    "zéphyrine",
-    "quillebœuf",
-    "quilleboeuf",
-    "+33698765432",
-    "06 98 76 54 32",
-    "0698765432",
-    "hirondelles",
-    "mouthier",
+from privacy.people import (
+    CEGID_ID,
+    EMAIL,
+    FORM_ID,
     IP,
+    NOW,
+    SHOPIFY_ID,
+    append_csv,
+    append_jsonl,
+    person_cegid,
+    person_form,
+    person_shopify,
+    scan,
+    write_person_export,
 )
-
-
-def _person_cegid(modified: str = "03/02/2025 11:00:00") -> dict[str, str]:
-    row = cegid_customer(CEGID_ID, EMAIL, modified, OptinEmail="BrandOnly", OptinMobile="BrandOnly")
-    row.update(
-        FirstName="Zéphyrine",
-        LastName="Quillebœuf",
-        BirthDateDay="14",
-        BirthDateMonth="7",
-        BirthDateYear="1979",
-        CellularPhoneNumber="06 98 76 54 32",
-        HomePhoneNumber="Quillebœuf 0381",  # not a phone: a validation issue holding her name
-        AddressLine1=ADDRESS,
-        ZipCode="25920",
-        City=CITY,
-        UsualStoreId="PAR01",
-        CreationStoreId="PAR01",
-    )
-    return row
-
-
-def _address() -> dict[str, Any]:
-    return {
-        "first_name": "Zéphyrine",
-        "last_name": "Quillebœuf",
-        "address1": ADDRESS,
-        "address2": None,
-        "city": CITY,
-        "zip": "25920",
-        "country_code": "FR",
-        "phone": "+33698765432",
-        "name": "Zéphyrine Quillebœuf",
-    }
-
-
-def _person_shopify(updated_at: str = "2025-02-10T09:00:00+01:00") -> dict[str, Any]:
-    customer = shopify_customer(
-        SHOPIFY_ID,
-        EMAIL,
-        email_consent={
-            "state": "subscribed",
-            "opt_in_level": "confirmed_opt_in",
-            "consent_updated_at": "2025-02-10T09:00:00+01:00",
-        },
-        updated_at=updated_at,
-    )
-    address = {**_address(), "id": 99001, "customer_id": SHOPIFY_ID, "default": True}
-    customer.update(
-        first_name="Zéphyrine",
-        last_name="Quillebœuf",
-        phone="+33698765432",
-        addresses=[address],
-        default_address=address,
-        note=f"Zéphyrine prefers deliveries to {ADDRESS}",
-    )
-    return customer
-
-
-def _shopify_order(order_id: int, *, guest: bool) -> dict[str, Any]:
-    return {
-        "id": order_id,
-        "name": f"#{order_id % 10_000}",
-        "order_number": order_id % 10_000,
-        "email": EMAIL,
-        "contact_email": EMAIL,
-        "phone": "+33698765432",
-        "created_at": "2025-03-01T15:00:00+01:00",
-        "processed_at": "2025-03-01T15:00:00+01:00",
-        "updated_at": "2025-03-02T10:00:00+01:00",
-        "cancelled_at": None,
-        "currency": "EUR",
-        "total_price": "240.00",
-        "subtotal_price": "240.00",
-        "total_discounts": "0.00",
-        "financial_status": "paid",
-        "fulfillment_status": "fulfilled",
-        "source_name": "web",
-        "customer": None
-        if guest
-        else {
-            "id": SHOPIFY_ID,
-            "email": EMAIL,
-            "first_name": "Zéphyrine",
-            "last_name": "Quillebœuf",
-        },
-        "shipping_address": _address(),
-        "billing_address": _address(),
-        "line_items": [
-            {
-                "id": order_id + 1,
-                "sku": "SS26TS00011-600-S",
-                "title": "T-shirt",
-                "quantity": 2,
-                "price": "120.00",
-                "total_discount": "0.00",
-                "name": "T-shirt - Red / S",
-            }
-        ],
-    }
-
-
-def _person_form(
-    submission_id: str = FORM_ID, at: str = "2025-01-20T18:30:00+01:00"
-) -> dict[str, Any]:
-    form = submission(submission_id, EMAIL, at, email_marketing=True, sms_marketing=True)
-    form["fields"].update(
-        first_name="Zéphyrine",
-        last_name="Quillebœuf",
-        phone="06 98 76 54 32",
-        birth_date="1979-07-14",
-        postal_code="25920",
-        city=CITY,
-        country="FR",
-    )
-    form["ip"] = IP
-    return form
-
-
-def _append_csv(
-    path: Path, columns: tuple[str, ...] | list[str], rows: list[dict[str, str]]
-) -> None:
-    with path.open("a", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, columns, delimiter=";", lineterminator="\r\n")
-        writer.writerows(rows)
-
-
-def _append_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("a", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-
-
-def _columns(path: Path) -> list[str]:
-    return next(csv.reader(io.StringIO(path.read_text("utf-8").splitlines()[0]), delimiter=";"))
-
-
-def write_person_export(directory: Path) -> Path:
-    """Write a small synthetic export with the person added to every file."""
-    generate(customers=25, seed=11, out_dir=directory)
-    cegid, shopify, forms = directory / "cegid", directory / "shopify", directory / "webforms"
-    _append_csv(cegid / "customers.csv", CUSTOMER_COLUMNS, [_person_cegid()])
-    receipt = {"Stump": "PAR01C9", "Number": "99901"}
-    _append_csv(cegid / "receipts.csv", _columns(cegid / "receipts.csv"), [{
-        **receipt, "Type": "Receipt", "Date": "12/03/2025 16:00:00", "StoreId": "PAR01",
-        "CustomerId": CEGID_ID, "SalesPersonId": "VPAR0101", "CurrencyId": "EUR",
-        "TaxIncludedTotalAmount": "129,00", "TotalQuantity": "1", "Status": "None", "Active": "1",
-    }])  # fmt: skip
-    _append_csv(cegid / "receipt_lines.csv", _columns(cegid / "receipt_lines.csv"), [{
-        **receipt, "Rank": "1", "ItemCode": "SS24DR00007-280-M", "Label": "Shirt dress",
-        "Quantity": "1", "TaxIncludedUnitPrice": "129,00", "TaxIncludedNetUnitPrice": "129,00",
-    }])  # fmt: skip
-    _append_csv(cegid / "receipt_payments.csv", _columns(cegid / "receipt_payments.csv"), [{
-        **receipt, "Rank": "1", "Code": "CB", "Label": "Carte bancaire", "Amount": "129,00",
-        "Currency": "EUR", "DueDate": "12/03/2025 16:00:00", "IsReceivedPayment": "1",
-    }])  # fmt: skip
-    _append_jsonl(shopify / "customers.jsonl", [_person_shopify()])
-    _append_jsonl(
-        shopify / "orders.jsonl",
-        [_shopify_order(5520099990001, guest=False), _shopify_order(5520099990002, guest=True)],
-    )
-    rejected = _person_form()
-    del rejected["submission_id"]  # a row that cannot be stored: kept as a reject, raw
-    _append_jsonl(forms / "submissions.jsonl", [_person_form(), rejected])
-    _append_jsonl(forms / "interactions.jsonl", [{
-        "interaction_id": "ix-zq-1", "type": "chat", "channel": "web",
-        "occurred_at": "2025-03-05T10:00:00+00:00", "campaign": None,
-        "text": "Zéphyrine Quillebœuf asked whether the coat ships to Mouthier-Haute-Pierre",
-        "customer": {"source": "webforms", "id": FORM_ID}, "properties": {"ip": IP},
-    }])  # fmt: skip
-    return directory
-
-
-def scan(engine: Engine, needles: tuple[str, ...] = NEEDLES) -> list[tuple[str, str, str]]:
-    """Return (table, needle, row) for every row of every table holding one of the needles."""
-    found = []
-    forms = {n: {n.lower(), json.dumps(n)[1:-1].lower()} for n in needles}
-    with engine.connect() as connection:
-        for table in inspect(connection).get_table_names():
-            if connection.dialect.name == "postgresql":
-                query = f'SELECT t::text FROM "{table}" t'  # noqa: S608 - names from the schema
-                rows = [str(r) for r in connection.scalars(text(query))]
-            else:
-                query = f'SELECT * FROM "{table}"'  # noqa: S608 - names from the schema
-                rows = [" | ".join(map(str, r)) for r in connection.execute(text(query))]
-            for row in rows:
-                low = row.lower()
-                found += [
-                    (table, n, row[:300])
-                    for n, variants in forms.items()
-                    if any(v in low for v in variants)
-                ]
-    return found
 
 
 @dataclass
@@ -451,17 +249,17 @@ def test_reimporting_the_person_from_every_source_keeps_her_erased(
     # Later exports: the same records changed since, as the next nightly files would hold them.
     changed = tmp_path / "changed"
     shutil.copytree(erased.export, changed)
-    _append_csv(
+    append_csv(
         changed / "cegid" / "customers.csv",
         CUSTOMER_COLUMNS,
-        [_person_cegid("05/03/2026 09:00:00")],
+        [person_cegid("05/03/2026 09:00:00")],
     )
-    _append_jsonl(
-        changed / "shopify" / "customers.jsonl", [_person_shopify("2026-03-05T09:00:00+01:00")]
+    append_jsonl(
+        changed / "shopify" / "customers.jsonl", [person_shopify("2026-03-05T09:00:00+01:00")]
     )
-    _append_jsonl(
+    append_jsonl(
         changed / "webforms" / "submissions.jsonl",
-        [_person_form("wf-zq-0002", "2025-06-01T10:00:00+02:00")],
+        [person_form("wf-zq-0002", "2025-06-01T10:00:00+02:00")],
     )
     later = _reload(erased.engine, changed, settings)
 
@@ -483,9 +281,9 @@ def test_a_new_sign_up_of_her_own_accord_after_the_erasure_is_admitted_and_recor
 ) -> None:
     export = tmp_path / "signup"
     (export / "webforms").mkdir(parents=True)
-    _append_jsonl(
+    append_jsonl(
         export / "webforms" / "submissions.jsonl",
-        [_person_form("wf-zq-0100", "2026-12-03T09:00:00+01:00")],
+        [person_form("wf-zq-0100", "2026-12-03T09:00:00+01:00")],
     )
 
     report = _reload(erased.engine, export, settings)

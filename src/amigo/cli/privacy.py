@@ -1,4 +1,4 @@
-"""`amigo privacy request ...` (data-subject requests from receipt to closure), `retention`."""
+"""`amigo privacy request ...` (subject requests from receipt to closure), `retention`, `anonymized-copy`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from rich.table import Table
 from amigo.cli.common import console, get_engine, user_errors
 from amigo.core.clock import utcnow
 from amigo.core.config import get_settings
-from amigo.core.db import unit_of_work
+from amigo.core.db import make_engine, normalize_url, unit_of_work
 from amigo.core.errors import InvalidInputError, NotFoundError
+from amigo.privacy.anonymized_copy import copy_anonymized
 from amigo.privacy.models import SubjectRequest
 from amigo.privacy.retention import anonymize_expired, cutoff, find_expired
 from amigo.privacy.service import (
@@ -365,4 +366,38 @@ def retention_command(
     console.print(
         f"{done:,} profiles anonymized (reference retention-{now:%Y-%m-%d}); their orders are "
         "kept without them. Each emitted customer.erased for the connected systems."
+    )
+
+
+@app.command("anonymized-copy")
+@user_errors
+def anonymized_copy_command(
+    to: str = typer.Option(
+        ..., "--to", help="URL of a new or empty database (sqlite:///test.db, postgresql://...)."
+    ),
+) -> None:
+    """Write an anonymized copy of the repository for a test environment."""
+    source = get_engine()
+    target = make_engine(normalize_url(to))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("Copying", total=None)
+
+            def next_table(name: str, rows: int) -> None:
+                progress.reset(task, total=rows, description=f"{name:<26}")
+
+            copied = copy_anonymized(
+                source=source,
+                target=target,
+                on_table=next_table,
+                on_rows=lambda n: progress.advance(task, n),
+            )
+    finally:
+        target.dispose()
+    console.print(
+        f"{sum(copied.values()):,} rows in {len(copied)} tables copied to "
+        f"{target.url.render_as_string(hide_password=True)}: names, emails, phones, streets "
+        "and IPs pseudonymized, birth dates shifted, free text dropped (docs/privacy.md)."
     )

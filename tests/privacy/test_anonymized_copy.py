@@ -1,0 +1,161 @@
+"""The anonymized copy on real databases: nobody recognisable, and the repository's shape kept."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+import amigo.models  # noqa: F401 - registers every table
+from amigo.core.db import Base, unit_of_work
+from amigo.core.errors import InvalidInputError
+from amigo.identity.service import merge_profiles
+from amigo.ingest.service import load_directory
+from amigo.privacy.anonymized_copy import Pseudonyms, copy_anonymized
+from amigo.profiles.models import GoldenCustomer, Order
+from amigo.profiles.service import find_customers
+from privacy.people import CEGID_ID, FORM_ID, IP, SHOPIFY_ID, scan, write_person_export
+
+# Her identifying strings; the town and postal code are kept on purpose (distributions).
+NEEDLES = (
+    "zephyrine",
+    "zéphyrine",
+    "quillebœuf",
+    "quilleboeuf",
+    "+33698765432",
+    "06 98 76 54 32",
+    "0698765432",
+    "hirondelles",
+    IP,
+)
+
+
+@pytest.fixture
+def copied(
+    tmp_path: Path,
+    fresh_database_url: str,
+    make_database_url: Callable[[], str],
+    open_engine: Callable[[str], Engine],
+) -> tuple[Engine, Engine, dict[str, int]]:
+    source = open_engine(fresh_database_url)
+    load_directory(engine=source, directory=write_person_export(tmp_path / "export"))
+    with unit_of_work(source) as session:
+        ids = [
+            find_customers(session=session, reference=r)[0].id
+            for r in (f"cegid:{CEGID_ID}", f"shopify:{SHOPIFY_ID}", f"webforms:{FORM_ID}")
+        ]
+        for merged in ids[1:]:  # one merged into a profile with a lower id, one not
+            merge_profiles(session=session, survivor_id=ids[0], merged_id=merged, actor="t")
+    target = open_engine(make_database_url())  # migrated and empty
+    return source, target, copy_anonymized(source=source, target=target, batch_size=50)
+
+
+def _rows(engine: Engine, table: str) -> int:
+    with engine.connect() as connection:
+        return int(connection.scalar(text(f'SELECT count(*) FROM "{table}"')) or 0)  # noqa: S608
+
+
+def test_the_copy_holds_none_of_the_persons_names_emails_phones_or_street(
+    copied: tuple[Engine, Engine, dict[str, int]],
+) -> None:
+    source, target, _counts = copied
+
+    assert scan(source, NEEDLES), "she is in the repository"
+    assert scan(target, NEEDLES) == []
+
+
+def test_the_copy_keeps_every_row_and_every_reference(
+    copied: tuple[Engine, Engine, dict[str, int]],
+) -> None:
+    source, target, counts = copied
+
+    for table in Base.metadata.sorted_tables:
+        assert _rows(target, table.name) == _rows(source, table.name) == counts[table.name]
+    with source.connect() as a, target.connect() as b:
+        for query in (
+            select(Order.id, Order.customer_id, Order.customer_link_id, Order.total_cents),
+            select(GoldenCustomer.id, GoldenCustomer.status, GoldenCustomer.merged_into_id),
+        ):
+            assert (
+                a.execute(query.order_by(text("1"))).all()
+                == b.execute(query.order_by(text("1"))).all()
+            )
+
+
+def test_the_copy_keeps_the_distributions_a_test_environment_needs(
+    copied: tuple[Engine, Engine, dict[str, int]],
+) -> None:
+    source, target, _counts = copied
+    emails = select(GoldenCustomer.email).where(GoldenCustomer.email.is_not(None))
+    births = select(GoldenCustomer.birth_date).where(GoldenCustomer.birth_date.is_not(None))
+    with source.connect() as a, target.connect() as b:
+        before = [e for e in a.scalars(emails) if e is not None]
+        after = [e for e in b.scalars(emails) if e is not None]
+        born_before = [d for d in a.scalars(births) if d is not None]
+        born_after = [d for d in b.scalars(births) if d is not None]
+        same_person = b.execute(
+            text(
+                "SELECT count(*) FROM golden_customer g JOIN identity_link l ON l.customer_id = g.id "
+                "WHERE g.email = l.email"
+            )
+        ).scalar_one()
+        same_in_source = a.execute(
+            text(
+                "SELECT count(*) FROM golden_customer g JOIN identity_link l ON l.customer_id = g.id "
+                "WHERE g.email = l.email"
+            )
+        ).scalar_one()
+
+    assert not set(before) & set(after)
+    assert Counter(e.rpartition("@")[2] for e in before) == Counter(
+        e.rpartition("@")[2] for e in after
+    )
+    assert len(set(after)) == len(set(before))  # duplicates still look like duplicates
+    assert same_person == same_in_source
+    shifts = [(b - a).days for a, b in zip(sorted(born_before), sorted(born_after), strict=True)]
+    assert max(abs(d) for d in shifts) <= 45 + 45
+    assert (
+        abs(
+            statistics.mean(d.toordinal() for d in born_after)
+            - statistics.mean(d.toordinal() for d in born_before)
+        )
+        < 30
+    )
+
+
+def test_the_same_value_gets_the_same_pseudonym_and_phones_keep_their_shape() -> None:
+    pseudonyms = Pseudonyms(b"k" * 32)
+
+    assert pseudonyms.email("Zephyrine.Q@Gmail.com") == pseudonyms.email("zephyrine.q@gmail.com")
+    assert pseudonyms.email("a@b.fr").endswith("@b.fr")
+    assert pseudonyms.phone("06 98 76 54 32")[:3] == "06 "
+    assert len(pseudonyms.phone("+33698765432")) == 12
+    assert pseudonyms.phone("+33698765432").startswith("+336")
+    assert (
+        pseudonyms.walk({"customer": {"first_name": "Zéphyrine", "name": "Zéphyrine Q"}})[
+            "customer"
+        ]["first_name"]
+        != "Zéphyrine"
+    )
+    assert pseudonyms.walk({"line_items": [{"name": "Coat"}]}) == {"line_items": [{"name": "Coat"}]}
+
+
+def test_a_copy_into_the_repository_itself_or_a_filled_database_is_refused(
+    copied: tuple[Engine, Engine, dict[str, int]],
+) -> None:
+    source, target, _counts = copied
+    rows = _rows(target, "golden_customer")
+
+    with pytest.raises(InvalidInputError, match="another database"):
+        copy_anonymized(source=source, target=source)
+    with pytest.raises(InvalidInputError, match="not empty"):
+        copy_anonymized(source=source, target=target)
+    assert _rows(target, "golden_customer") == rows
+    with target.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Order)) == _rows(
+            source, "customer_order"
+        )
