@@ -6,7 +6,8 @@ Loads the same generated export into two new SQLite repositories, one with
 nobody erased (no screening) and one whose suppression list already holds
 1,000 people (every batch screened), as child processes; then resolves the
 second and erases ``--erasures`` people in it, one request each, timing each
-execution. Figures are printed as `name key=value ...` lines.
+execution; then times a retention dry run and an anonymized copy of it.
+Figures are printed as `name key=value ...` lines.
 """
 
 from __future__ import annotations
@@ -124,6 +125,12 @@ def main() -> None:
         f"erasure count={len(timings)} median_ms={statistics.median(timings):.0f} "
         f"p95_ms={quantiles[18]:.0f} max_ms={max(timings):.0f}"
     )
+    listing = _child(["privacy", "retention", "--show", "0"], screened)
+    copy = work / "copy.db"
+    copy.unlink(missing_ok=True)
+    copying = _child(["privacy", "anonymized-copy", "--to", f"sqlite:///{copy}"], screened)
+    print(f"retention dry_run_s={listing:.1f}")
+    print(f"anonymized_copy seconds={copying:.1f} size_mib={copy.stat().st_size / 2**20:.0f}")
 
 
 if __name__ == "__main__":

@@ -57,8 +57,10 @@ ORDER_PERSONAL_KEYS = frozenset(
         "referring_site",
     }
 )
-# Where a guest checkout names its buyer without a customer id.
+# Where a guest checkout names its buyer without a customer id, and the sources
+# whose orders do (a Y2 receipt names only the customer code).
 ORDER_CONTACT_KEYS = ("email", "contact_email")
+ORDER_CONTACT_SYSTEMS = ("shopify",)
 
 
 def suppression_secret(settings: PrivacySettings) -> str:
@@ -225,6 +227,7 @@ class SuppressionList:
 
 __all__ = [
     "ORDER_CONTACT_KEYS",
+    "ORDER_CONTACT_SYSTEMS",
     "ORDER_PERSONAL_KEYS",
     "SuppressionList",
     "add_to_list",
