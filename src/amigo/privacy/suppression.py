@@ -16,11 +16,11 @@ interaction about one is not stored.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +68,11 @@ def suppression_secret(settings: PrivacySettings) -> str:
     return secret_from(settings.suppression_key, Path(settings.suppression_key_file))
 
 
+@lru_cache(maxsize=100_000)  # a load hashes the same customer ids again and again
 def keyed_hash(secret: str, kind: SuppressionKind, value: str) -> str:
     """Return the HMAC-SHA256 (hex) of one identifier of a kind."""
     message = f"{kind.value}\x1f{value}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), message, "sha256").hex()
 
 
 def source_pseudonym(secret: str, system: str, source_id: str) -> str:
