@@ -1,6 +1,8 @@
 """Erasure: what screening against the suppression list costs a load, and how long an erasure takes.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_erasure.py --customers 20000 --erasures 20
+    # only the erasures and the retention listing, on a copy of a resolved repository:
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_erasure.py --resolved REPO.db --no-copy
 
 Loads the same generated export into two new SQLite repositories, one with
 nobody erased (no screening) and one whose suppression list already holds
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -92,7 +95,21 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--erasures", type=int, default=20)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument(
+        "--resolved",
+        type=Path,
+        default=None,
+        help="A resolved SQLite repository to erase people in (a copy of it): no loads.",
+    )
+    parser.add_argument("--no-copy", action="store_true", help="Skip the anonymized copy.")
     args = parser.parse_args()
+    if args.resolved is not None:
+        work = args.work or Path(tempfile.mkdtemp(prefix="bench-erasure-"))
+        work.mkdir(parents=True, exist_ok=True)
+        target = work / "erased.db"
+        shutil.copyfile(args.resolved, target)
+        _measure(f"sqlite:///{target}", work, args.erasures, copy=not args.no_copy)
+        return
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-erasure-"))
     export = work / f"export-{args.customers}"
     if not export.exists():
@@ -119,18 +136,26 @@ def main() -> None:
         f"screened_s={load_screened:.1f} ratio={load_screened / load_plain:.3f}"
     )
     _child(["identity", "resolve"], screened)
-    timings = _erase(screened, args.erasures)
+    _measure(screened, work, args.erasures, copy=not args.no_copy)
+
+
+def _measure(database_url: str, work: Path, erasures: int, *, copy: bool) -> None:
+    """Erase people one request at a time, then time a retention dry run and a copy."""
+    timings = _erase(database_url, erasures)
     quantiles = statistics.quantiles(timings, n=20)
     print(
         f"erasure count={len(timings)} median_ms={statistics.median(timings):.0f} "
         f"p95_ms={quantiles[18]:.0f} max_ms={max(timings):.0f}"
     )
-    listing = _child(["privacy", "retention", "--show", "0"], screened)
-    copy = work / "copy.db"
-    copy.unlink(missing_ok=True)
-    copying = _child(["privacy", "anonymized-copy", "--to", f"sqlite:///{copy}"], screened)
+    listing = _child(["privacy", "retention", "--show", "0"], database_url)
     print(f"retention dry_run_s={listing:.1f}")
-    print(f"anonymized_copy seconds={copying:.1f} size_mib={copy.stat().st_size / 2**20:.0f}")
+    if copy:
+        target = work / "copy.db"
+        target.unlink(missing_ok=True)
+        copying = _child(
+            ["privacy", "anonymized-copy", "--to", f"sqlite:///{target}"], database_url
+        )
+        print(f"anonymized_copy seconds={copying:.1f} size_mib={target.stat().st_size / 2**20:.0f}")
 
 
 if __name__ == "__main__":

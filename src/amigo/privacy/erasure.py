@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -141,14 +141,14 @@ def erase_person(
     customer_records = _erase_customer_records(connection, person_links, secret, marker)
     orders = _unlink_orders(connection, profile_ids, strings)
     interactions = _erase_interactions(connection, profile_ids, marker)
-    person_records = customer_records + orders.record_ids + interactions
+    person_records = [*customer_records, *orders.record_ids, *interactions]
     rejects = _erase_rejects(connection, person_links, person_records, strings, ref)
     _erase_issues(connection, person_records)
     _blank_ledger_proofs(
         connection,
         profile_ids=profile_ids,
         person_links=person_links,
-        record_ids=person_records,
+        customer_records=customer_records,
         secret=secret,
         marker=marker,
     )
@@ -269,9 +269,9 @@ def _identifiers(
 
 def _erase_customer_records(
     connection: Connection, person_links: Sequence[Any], secret: str, marker: dict[str, str]
-) -> list[int]:
-    """Blank every stored version of the person's customer records; return their ids."""
-    erased: list[int] = []
+) -> dict[int, str]:
+    """Blank every stored version of the person's customer records; return id -> pseudonym."""
+    erased: dict[int, str] = {}
     for link in person_links:
         system, source_id = str(link.source_system), str(link.source_id)
         versions = connection.execute(
@@ -294,7 +294,7 @@ def _erase_customer_records(
                     ),
                 )
             )
-            erased.append(int(record_id))
+            erased[int(record_id)] = pseudonym
     return erased
 
 
@@ -466,7 +466,7 @@ def _blank_ledger_proofs(
     *,
     profile_ids: list[int],
     person_links: Sequence[Any],
-    record_ids: list[int],
+    customer_records: Mapping[int, str],
     secret: str,
     marker: dict[str, str],
 ) -> None:
@@ -482,13 +482,16 @@ def _blank_ledger_proofs(
             .where(ledger.c.source_system == system, ledger.c.source_id == source_id)
             .values(proof=marker, source_id=source_pseudonym(secret, system, source_id))
         )
+    # The raw statements, by their record (indexed), each with its record's pseudonym.
     raw = table_of(RawConsent)
-    for link in person_links:
-        system, source_id = str(link.source_system), str(link.source_id)
+    by_pseudonym: dict[str, list[int]] = {}
+    for record_id, pseudonym in customer_records.items():
+        by_pseudonym.setdefault(pseudonym, []).append(record_id)
+    for pseudonym, record_ids in by_pseudonym.items():
         connection.execute(
             update(raw)
-            .where(raw.c.source_system == system, raw.c.source_id == source_id)
-            .values(proof=marker, source_id=source_pseudonym(secret, system, source_id))
+            .where(raw.c.source_record_id.in_(record_ids))
+            .values(proof=marker, source_id=pseudonym)
         )
 
 
