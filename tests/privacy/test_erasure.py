@@ -27,6 +27,7 @@ from amigo.core.errors import InvalidInputError
 from amigo.events.models import OutboxEvent
 from amigo.identity.service import merge_profiles, unmerge_profiles
 from amigo.ingest.service import LoadReport, load_directory
+from amigo.privacy.erasure import erase_people
 from amigo.privacy.models import ErasureSuppression
 from amigo.privacy.service import approve_request, create_request, execute_request, verify_identity
 from amigo.profiles.models import GoldenCustomer, Order, OrderLine
@@ -48,6 +49,8 @@ from privacy.people import (
     scan,
     write_person_export,
 )
+
+LIST_KEY = "test-suppression-key"
 
 
 @dataclass
@@ -303,3 +306,27 @@ def test_a_new_sign_up_of_her_own_accord_after_the_erasure_is_admitted_and_recor
     assert {r.kind for r in returned} >= {"email"}
     assert {r.returned_via for r in returned} == {"webforms:wf-zq-0100"}
     assert all(entry.returned_at is None for entry in old)
+
+
+def test_erasing_many_at_once_as_retention_does_leaves_nothing_either(
+    loaded: tuple[Engine, Path],
+) -> None:
+    engine, _export = loaded
+    others = [_profile_id(engine, "cegid:PAR01000001")]  # one of the synthetic population too
+    person = _profile_id(engine, f"cegid:{CEGID_ID}")
+
+    with unit_of_work(engine) as session:
+        erase_people(session, customer_ids=[*others, person], reference="retention-2026-12-02",
+                     actor="process:retention", now=NOW, secret=LIST_KEY)  # fmt: skip
+
+    assert scan(engine) == []
+    with unit_of_work(engine) as session:
+        guest = session.scalars(select(Order).where(Order.source_order_id == "5520099990002")).one()
+        erased = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "customer.erased")
+        ).all()
+        listed = session.scalar(select(func.count()).select_from(ErasureSuppression))
+    assert guest.total_cents == 24_000
+    assert len(erased) == 2
+    assert {e.data["cause"] for e in erased} == {"retention"}
+    assert listed == 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -108,12 +109,15 @@ def erase_person(
     secret: str,
     request_id: int | None = None,
     suppress: bool = True,
+    deferred: _Deferred | None = None,
 ) -> dict[str, Any]:
     """Erase a person everywhere and return what was done, in counts.
 
     ``reference``: why, as the blanked rows will say (``DSR-12``, ``retention-2026-12-04``).
     ``suppress``: put them on the suppression list (an erasure request does; the
     retention job does not, so that a customer who comes back is welcome).
+    ``deferred``: leave the two table scans (guest checkouts, outbox) to
+    ``erase_people``, which runs them once for many people.
     """
     connection = session.connection()
     ref = reference
@@ -139,7 +143,7 @@ def erase_person(
         else 0
     )
     customer_records = _erase_customer_records(connection, person_links, secret, marker)
-    orders = _unlink_orders(connection, profile_ids, strings)
+    orders = _unlink_orders(connection, profile_ids, strings, guests=deferred is None)
     interactions = _erase_interactions(connection, profile_ids, marker)
     person_records = [*customer_records, *orders.record_ids, *interactions]
     rejects = _erase_rejects(connection, person_links, person_records, strings, ref)
@@ -162,7 +166,12 @@ def erase_person(
     )
     _erase_profiles(connection, profile_ids, now)
     files = _erase_privacy_records(connection, profile_ids)
-    events = _erase_events(connection, external_ids, strings, marker)
+    if deferred is None:
+        events = _erase_events(connection, external_ids, strings, marker)
+    else:
+        events = 0
+        deferred.emails.update(s.lower() for s in strings if "@" in s)
+        deferred.external_ids.update(external_ids)
     holder = next(
         p for p in profiles if int(p.id) == holder_of(session=session, customer_id=customer_id)
     )
@@ -199,6 +208,58 @@ def erase_person(
         "consents_withdrawn": withdrawn,
         "suppression_entries": listed,
     }
+
+
+@dataclass
+class _Deferred:
+    """What the scans left for the end of a batch of erasures are to look for."""
+
+    emails: set[str] = field(default_factory=set)
+    external_ids: set[str] = field(default_factory=set)
+
+
+def erase_people(
+    session: Session,
+    *,
+    customer_ids: Sequence[int],
+    reference: str,
+    actor: str,
+    now: datetime,
+    secret: str,
+) -> int:
+    """Erase many people without suppressing them (retention), scanning the big tables once."""
+    deferred = _Deferred()
+    for customer_id in customer_ids:
+        erase_person(session, customer_id=customer_id, reference=reference, actor=actor,
+                     now=now, secret=secret, suppress=False, deferred=deferred)  # fmt: skip
+    connection = session.connection()
+    marker = {"erased": reference}
+    guest_records = _scrub_order_records(connection, _guest_orders_of(connection, deferred.emails))
+    _erase_rejects(connection, [], guest_records, [], reference)
+    _erase_issues(connection, guest_records)
+    for condition in is_one_of(connection, outbox.c.subject, sorted(deferred.external_ids)):
+        connection.execute(
+            update(outbox).where(condition, outbox.c.type != "customer.erased").values(data=marker)
+        )
+    return len(customer_ids)
+
+
+def _guest_orders_of(connection: Connection, emails: set[str]) -> list[Any]:
+    """Return the order records naming any of the emails, in one pass over the orders."""
+    if not emails:
+        return []
+    contact = [func.lower(records.c.payload[key].as_string()) for key in ORDER_CONTACT_KEYS]
+    return list(
+        connection.execute(
+            select(
+                records.c.id, records.c.source_system, records.c.source_id, records.c.payload
+            ).where(
+                records.c.source_system.in_(ORDER_CONTACT_SYSTEMS),
+                records.c.entity.in_([_ORDER_ENTITY[s] for s in ORDER_CONTACT_SYSTEMS]),
+                or_(*(column.in_(sorted(emails)) for column in contact)),
+            )
+        ).all()
+    )
 
 
 def _personal_strings(rows: Iterable[Any]) -> list[str]:
@@ -305,7 +366,7 @@ class _Orders:
 
 
 def _unlink_orders(
-    connection: Connection, profile_ids: list[int], strings: Sequence[str]
+    connection: Connection, profile_ids: list[int], strings: Sequence[str], *, guests: bool = True
 ) -> _Orders:
     """Keep the person's orders for the accounts, with no customer and no buyer in the payloads."""
     orders = table_of(Order)
@@ -326,31 +387,49 @@ def _unlink_orders(
     for system, order_ids in wanted.items():
         for condition in is_one_of(connection, records.c.source_id, order_ids):
             found += connection.execute(
-                select(records.c.id, records.c.source_id, records.c.payload).where(
+                select(
+                    records.c.id, records.c.source_system, records.c.source_id, records.c.payload
+                ).where(
                     records.c.source_system == system,
                     records.c.entity == _ORDER_ENTITY[system],
                     condition,
                 )
             ).all()
-    found += _guest_orders(connection, strings)
+    if guests:
+        found += _guest_orders(connection, strings)
+    return _Orders(len(keys), _scrub_order_records(connection, found))
+
+
+def _scrub_order_records(connection: Connection, found: Sequence[Any]) -> list[int]:
+    """Remove the buyer from order records; return their ids.
+
+    The scrubbed payload's hash is what a later import of the order computes
+    (ingest/screening.py), so that it finds the order unchanged.
+    """
     touched: list[int] = []
-    kept: dict[tuple[str, str], int] = {}  # (source id, new hash) -> record keeping it
     unique = {int(r[0]): r for r in found}  # an order can be both linked and naming her email
-    for record_id, source_id, payload in sorted(unique.values(), key=lambda r: -int(r[0])):
+    for record_id, system, source_id, payload in sorted(unique.values(), key=lambda r: -int(r[0])):
         scrubbed = scrub_order_payload(payload)
         digest = hashlib.sha256(canonical_json(scrubbed)).hexdigest()
-        if (str(source_id), digest) in kept:
+        taken = connection.scalar(
+            select(records.c.id).where(
+                records.c.source_system == system,
+                records.c.entity == _ORDER_ENTITY[str(system)],
+                records.c.source_id == source_id,
+                records.c.payload_hash == digest,
+                records.c.id != record_id,
+            )
+        )
+        if taken is not None:
             # Two versions that differed only in the buyer: the latest keeps the hash.
             digest = hashlib.sha256(f"superseded:{record_id}:{digest}".encode()).hexdigest()
-        else:
-            kept[str(source_id), digest] = int(record_id)
         connection.execute(
             update(records)
             .where(records.c.id == record_id)
             .values(payload=scrubbed, payload_hash=digest)
         )
         touched.append(int(record_id))
-    return _Orders(len(keys), touched)
+    return touched
 
 
 def _guest_orders(connection: Connection, strings: Sequence[str]) -> list[Any]:
@@ -372,7 +451,7 @@ def _guest_orders(connection: Connection, strings: Sequence[str]) -> list[Any]:
             )
         )
     found = connection.execute(
-        select(records.c.id, records.c.source_id, records.c.payload).where(
+        select(records.c.id, records.c.source_system, records.c.source_id, records.c.payload).where(
             records.c.source_system.in_(ORDER_CONTACT_SYSTEMS),
             records.c.entity.in_([_ORDER_ENTITY[s] for s in ORDER_CONTACT_SYSTEMS]),
             names,
@@ -608,4 +687,4 @@ def _erase_events(
     return int(result.rowcount or 0)
 
 
-__all__ = ["PERSONAL_COLUMNS", "erase_person", "sweep_text"]
+__all__ = ["PERSONAL_COLUMNS", "erase_people", "erase_person", "sweep_text"]

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from amigo.consent.models import ConsentEvent
 from amigo.core.db import table_of
 from amigo.identity.models import IdentityLink
-from amigo.privacy.erasure import erase_person
+from amigo.privacy.erasure import erase_people
 from amigo.privacy.models import OPEN_STATUSES, ProcessingRestriction, SubjectRequest
 from amigo.profiles.models import CustomerStatus, GoldenCustomer, Interaction, Order
 
@@ -127,16 +127,14 @@ def anonymize_expired(
     for start in range(0, len(expired), per_transaction):
         part = expired[start : start + per_transaction]
         with session_factory() as session:
-            for profile in part:
-                erase_person(
-                    session,
-                    customer_id=profile.customer_id,
-                    reference=reference,
-                    actor=actor,
-                    now=now,
-                    secret=secret,
-                    suppress=False,
-                )
+            erase_people(
+                session,
+                customer_ids=[profile.customer_id for profile in part],
+                reference=reference,
+                actor=actor,
+                now=now,
+                secret=secret,
+            )
         done += len(part)
         if on_progress is not None:
             on_progress(len(part))
