@@ -26,8 +26,8 @@ CEGID_ID, SHOPIFY_ID, FORM_ID = "PAR01099901", 6840099999001, "wf-zq-0001"
 ADDRESS = "17 rue des Hirondelles Bleues"
 CITY = "Mouthier-Haute-Pierre"
 IP = "203.0.113.77"
-# What must not be found anywhere afterwards, in any of the forms the sources wrote it.
-NEEDLES = (
+# Her names, phones (as each source wrote them), street and IP: what identifies her.
+IDENTIFYING = (
     "zephyrine",
     "zéphyrine",
     "quillebœuf",
@@ -36,9 +36,10 @@ NEEDLES = (
     "06 98 76 54 32",
     "0698765432",
     "hirondelles",
-    "mouthier",
     IP,
 )
+# What must not be found anywhere after an erasure: her town too.
+NEEDLES = (*IDENTIFYING, "mouthier")
 
 
 def person_cegid(modified: str = "03/02/2025 11:00:00") -> dict[str, str]:

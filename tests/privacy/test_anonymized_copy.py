@@ -18,20 +18,10 @@ from amigo.ingest.service import load_directory
 from amigo.privacy.anonymized_copy import Pseudonyms, copy_anonymized
 from amigo.profiles.models import GoldenCustomer, Order
 from amigo.profiles.service import find_customers
-from privacy.people import CEGID_ID, FORM_ID, IP, SHOPIFY_ID, scan, write_person_export
+from privacy.people import CEGID_ID, FORM_ID, IDENTIFYING, SHOPIFY_ID, scan, write_person_export
 
-# Her identifying strings; the town and postal code are kept on purpose (distributions).
-NEEDLES = (
-    "zephyrine",
-    "zéphyrine",
-    "quillebœuf",
-    "quilleboeuf",
-    "+33698765432",
-    "06 98 76 54 32",
-    "0698765432",
-    "hirondelles",
-    IP,
-)
+# The copy keeps towns and postal codes on purpose (distributions): the rest must go.
+NEEDLES = IDENTIFYING
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
 from amigo.core.config import get_settings
@@ -42,6 +43,14 @@ def user_errors(command: Callable[P, R]) -> Callable[P, R]:
             sys.exit(130)
 
     return wrapper
+
+
+def counted_progress(label_width: int | None = None) -> Progress:
+    """Return the progress display of a long job: label, bar, done of total, time taken."""
+    label = "{task.description}" if label_width is None else f"{{task.description:<{label_width}}}"
+    return Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
 
 
 def get_engine() -> Engine:

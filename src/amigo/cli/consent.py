@@ -7,12 +7,11 @@ from datetime import datetime
 
 import typer
 from rich.padding import Padding
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from amigo.cli.common import console, get_engine, user_errors
+from amigo.cli.common import console, counted_progress, get_engine, user_errors
 from amigo.consent.links import LinkAction
 from amigo.consent.preferences import page_link, request_confirmation
 from amigo.consent.service import (
@@ -140,13 +139,7 @@ def rebuild_command(
 ) -> None:
     """Re-derive every profile's consent states from the ledger (or check that they match)."""
     engine = get_engine()
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress, unit_of_work(engine) as session:
+    with counted_progress() as progress, unit_of_work(engine) as session:
         task = progress.add_task("Projecting the consent ledger", total=None)
         summary = rebuild_projection(
             session=session,

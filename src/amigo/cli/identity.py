@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -17,7 +16,7 @@ from rich.progress import (
 from rich.table import Table
 
 from amigo.cli import identity_review
-from amigo.cli.common import console, get_engine, user_errors
+from amigo.cli.common import console, counted_progress, get_engine, user_errors
 from amigo.core.config import get_settings
 from amigo.core.db import unit_of_work
 from amigo.core.errors import InvalidInputError
@@ -83,13 +82,7 @@ def resolve_command(
     engine = get_engine()
     upgrade(engine)
     started = time.perf_counter()
-    columns = (
-        TextColumn("{task.description:<58}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress, unit_of_work(engine) as session:
+    with counted_progress(58) as progress, unit_of_work(engine) as session:
         stages = _RichStages(progress)
         summary = resolve_repository(session=session, retrain=retrain, progress=stages)
         stages.close()

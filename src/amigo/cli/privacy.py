@@ -7,10 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from amigo.cli.common import console, get_engine, user_errors
+from amigo.cli.common import console, counted_progress, get_engine, user_errors
 from amigo.core.clock import utcnow
 from amigo.core.config import get_settings
 from amigo.core.db import make_engine, normalize_url, unit_of_work
@@ -351,9 +350,7 @@ def retention_command(
         if expired:
             console.print("Dry run: nothing changed. Run with --apply to anonymize them.")
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=console) as progress:
+    with counted_progress() as progress:
         task = progress.add_task("Anonymizing", total=len(expired))
         done = anonymize_expired(
             session_factory=lambda: unit_of_work(engine),
@@ -379,10 +376,8 @@ def anonymized_copy_command(
     """Write an anonymized copy of the repository for a test environment."""
     source = get_engine()
     target = make_engine(normalize_url(to))
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())  # fmt: skip
     try:
-        with Progress(*columns, console=console) as progress:
+        with counted_progress() as progress:
             task = progress.add_task("Copying", total=None)
 
             def next_table(name: str, rows: int) -> None:

@@ -497,6 +497,18 @@ class _Loader:
         self.raw_consents = 0
         self.consent_changes = 0
 
+    @classmethod
+    def for_job(cls, engine: Engine, job: LaneJob, progress: LoadProgress) -> _Loader:
+        """Return the loader of a lane job, in this process or a worker."""
+        return cls(
+            engine,
+            job.batch_id,
+            job.batch_size,
+            progress,
+            project_consents=job.project_consents,
+            suppression_secret=job.suppression_secret,
+        )
+
     # ------------------------------------------------------------ files
 
     def load_file(self, part: FilePart, resume: dict[str, Any] | None) -> FileStats:
@@ -785,14 +797,7 @@ def _load_lanes(
     """Load a step's lanes, side by side when there are workers; return each lane's counts."""
     if workers > 1 and len(lanes) > 1:
         return run_lanes_in_parallel(job, lanes, workers, progress)
-    loader = _Loader(
-        engine,
-        job.batch_id,
-        job.batch_size,
-        progress,
-        project_consents=job.project_consents,
-        suppression_secret=job.suppression_secret,
-    )
+    loader = _Loader.for_job(engine, job, progress)
     with _garbage_collector_spared():
         in_order = [
             loader.load_file(part, job.saved.get(part.key)) for parts in lanes for part in parts
@@ -830,14 +835,7 @@ def load_lane(
     """Load a lane's files in order on a new engine; return their stats and consent counts."""
     engine = make_engine(job.database_url)
     try:
-        loader = _Loader(
-            engine,
-            job.batch_id,
-            job.batch_size,
-            progress,
-            project_consents=job.project_consents,
-            suppression_secret=job.suppression_secret,
-        )
+        loader = _Loader.for_job(engine, job, progress)
         with _garbage_collector_spared():
             stats = [loader.load_file(part, job.saved.get(part.key)) for part in parts]
         return stats, loader.raw_consents, loader.consent_changes

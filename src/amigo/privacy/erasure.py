@@ -120,8 +120,7 @@ def erase_person(
     ``erase_people``, which runs them once for many people.
     """
     connection = session.connection()
-    ref = reference
-    marker = {"erased": ref}
+    marker = {"erased": reference}
     profile_ids = held_profiles(session=session, customer_id=customer_id)
     profiles = connection.execute(select(golden).where(golden.c.id.in_(profile_ids))).all()
     person_links = connection.execute(
@@ -146,7 +145,7 @@ def erase_person(
     orders = _unlink_orders(connection, profile_ids, strings, guests=deferred is None)
     interactions = _erase_interactions(connection, profile_ids, marker)
     person_records = [*customer_records, *orders.record_ids, *interactions]
-    rejects = _erase_rejects(connection, person_links, person_records, strings, ref)
+    rejects = _erase_rejects(connection, person_links, person_records, strings, reference)
     _erase_issues(connection, person_records)
     _blank_ledger_proofs(
         connection,
@@ -170,7 +169,7 @@ def erase_person(
         events = _erase_events(connection, external_ids, strings, marker)
     else:
         events = 0
-        deferred.emails.update(s.lower() for s in strings if "@" in s)
+        deferred.emails.update(_emails(strings))
         deferred.external_ids.update(external_ids)
     holder = next(
         p for p in profiles if int(p.id) == holder_of(session=session, customer_id=customer_id)
@@ -184,7 +183,7 @@ def erase_person(
                 data={
                     "customer": str(holder.external_id),
                     "profiles": external_ids,
-                    "request": ref,
+                    "request": reference,
                     "cause": "erasure" if suppress else "retention",
                     "erased_at": now.isoformat(),
                     # What connected systems need to erase the person on their side (art. 19).
@@ -275,6 +274,16 @@ def _personal_strings(rows: Iterable[Any]) -> list[str]:
             if isinstance(value, str) and len(value) >= 6:
                 found.add(value)
     return sorted(found, key=len, reverse=True)
+
+
+def _emails(strings: Iterable[str]) -> set[str]:
+    """Return the person's emails among their strings, lower case."""
+    return {s.lower() for s in strings if "@" in s}
+
+
+def _contacts(strings: Iterable[str]) -> list[str]:
+    """Return the person's emails and E.164 phones: what free text is searched for."""
+    return [s for s in strings if "@" in s or s.startswith("+")]
 
 
 def sweep_text(text: str, strings: Sequence[str]) -> str:
@@ -434,7 +443,7 @@ def _scrub_order_records(connection: Connection, found: Sequence[Any]) -> list[i
 
 def _guest_orders(connection: Connection, strings: Sequence[str]) -> list[Any]:
     """Return the order records that name one of the person's emails without a customer id."""
-    emails = sorted({s.lower() for s in strings if "@" in s})
+    emails = sorted(_emails(strings))
     if not emails:
         return []
     if connection.dialect.name == "sqlite":
@@ -506,7 +515,7 @@ def _erase_rejects(
         (str(link.source_system), _CUSTOMER_ENTITY[str(link.source_system)], str(link.source_id))
         for link in person_links
     ]
-    contacts = [s for s in strings if "@" in s or s.startswith("+")]
+    contacts = _contacts(strings)
     conditions: list[Any] = [table.c.source_record_id.in_(record_ids)] if record_ids else []
     if by_source:
         conditions.append(
@@ -678,7 +687,7 @@ def _erase_events(
     connection: Connection, external_ids: list[str], strings: Sequence[str], marker: dict[str, str]
 ) -> int:
     """Blank the data of every outbox event about the person, or naming their email or phone."""
-    contacts = [s for s in strings if "@" in s or s.startswith("+")]
+    contacts = _contacts(strings)
     conditions: list[Any] = [outbox.c.subject.in_(external_ids)]
     conditions += [
         func.lower(cast(outbox.c.data, Text)).contains(value.lower()) for value in contacts
