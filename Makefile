@@ -35,6 +35,7 @@ demo: install
 	@echo "  $(BIN)/amigo identity history <profile id>        # its merges: rule, score, fields; then unmerge"
 	@echo "  $(BIN)/amigo consent show cegid:MIL01000012       # consent per purpose, the ledger behind it with proofs"
 	@echo "  $(BIN)/amigo serve & $(BIN)/amigo consent link cegid:MIL01000012   # the preference center in a browser"
+	@echo "  $(BIN)/amigo privacy retention                    # who is past 3 years without purchase or contact (dry run)"
 	@echo "  $(BIN)/amigo load demo-data                       # idempotent: nothing changes the second time"
 	@echo "  $(BIN)/amigo --help"
 
