@@ -54,6 +54,8 @@ def get_reader(
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit happens before the response leaves, so a client that
+# got its 200 reads its own write, and a failed commit is answered as an error.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 CallerDep = Annotated[Caller, Depends(current_caller)]
 ReaderDep = Annotated[Reader, Depends(get_reader)]

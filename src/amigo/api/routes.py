@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from amigo.api.routers import customers, oauth
+from amigo.api.strict import reject_unknown_query_parameters
 from amigo.web.views import router as public_pages
 
 # The versioned API, router by router (the test of roles walks every route of these).
@@ -14,5 +15,5 @@ API_ROUTERS: tuple[APIRouter, ...] = (oauth.router, customers.router)
 def mount_routers(app: FastAPI) -> None:
     """Mount the versioned API (/v1) and the public pages."""
     for router in API_ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(reject_unknown_query_parameters)])
     app.include_router(public_pages)

@@ -42,7 +42,7 @@ def token(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    grant_type: Annotated[str, Form(max_length=40)],
+    grant_type: Annotated[str, Form(min_length=1, max_length=40)],
     client_id: Annotated[str | None, Form(max_length=100)] = None,
     client_secret: Annotated[str | None, Form(max_length=200)] = None,
 ) -> TokenResponse:
