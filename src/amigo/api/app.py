@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from amigo import __version__
+from amigo.api.routers import tracking
 from amigo.core.config import Settings, get_settings
 from amigo.core.db import make_engine
 from amigo.web.views import router as public_pages
@@ -42,6 +43,7 @@ def create_app(*, engine: Engine | None = None, settings: Settings | None = None
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database.url)
     app.include_router(public_pages)
+    app.include_router(tracking.router)
     _redact_access_log()
 
     @app.get("/health", tags=["operations"])

@@ -1,0 +1,1 @@
+"""One router per domain, mounted by create_app."""
