@@ -8,6 +8,7 @@ from amigo.identity import models as identity_models
 from amigo.ingest import models as ingest_models
 from amigo.privacy import models as privacy_models
 from amigo.profiles import models as profiles_models
+from amigo.tracking import models as tracking_models
 
 __all__ = [
     "api_models",
@@ -18,4 +19,5 @@ __all__ = [
     "ingest_models",
     "privacy_models",
     "profiles_models",
+    "tracking_models",
 ]

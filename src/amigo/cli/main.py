@@ -16,6 +16,7 @@ from amigo.cli import (
     privacy,
     quality,
     serve,
+    sources,
 )
 from amigo.cli import generate as generate_command
 
@@ -51,6 +52,7 @@ app.add_typer(consent.app, name="consent")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(clients.app, name="clients")
 app.add_typer(audit.app, name="audit")
+app.add_typer(sources.app, name="sources")
 load.register(app)
 serve.register(app)
 generate_command.register(app)

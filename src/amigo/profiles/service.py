@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from amigo.consent.service import current_consents
+from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError, NotFoundError
+from amigo.core.sql import insert_ignore, is_one_of
 from amigo.identity.models import IdentityLink
 from amigo.ingest.models import RawConsent, SourceRecord
 from amigo.profiles.models import (
@@ -104,14 +111,14 @@ def search_customers(
         if number.value is None:
             raise InvalidInputError(f"{phone!r} is not a valid phone number", code="invalid_phone")
         query = query.where(GoldenCustomer.phone == number.value)
-    for column, raw, field in (
+    for column, raw, part in (
         (GoldenCustomer.last_name, last_name, "last_name"),
         (GoldenCustomer.first_name, first_name, "first_name"),
     ):
         if raw is not None:
-            name = normalize_name(raw, field=field)
+            name = normalize_name(raw, field=part)
             if name.value is None:
-                raise InvalidInputError(f"{raw!r} is not a usable {field}", code="invalid_name")
+                raise InvalidInputError(f"{raw!r} is not a usable {part}", code="invalid_name")
             query = query.where(column == name.value)
     if email is None and phone is None and last_name is None:
         raise InvalidInputError(
@@ -248,4 +255,230 @@ def client_360(
     )
 
 
-__all__ = ["client_360", "find_customers"]
+@dataclass(frozen=True, slots=True)
+class Located:
+    """An active golden profile found for a reference, and the source record that led to it."""
+
+    customer_id: int
+    external_id: str
+    # The identity link the reference names (or one of the profile's): rows attached
+    # through it follow the profile through merges and unmerges.
+    link_id: int | None
+
+
+@dataclass
+class CustomerLookup:
+    """Active profiles found by each kind of reference; an ambiguous reference is left out."""
+
+    by_source: dict[tuple[str, str], Located] = field(default_factory=dict)
+    by_external_id: dict[str, Located] = field(default_factory=dict)
+    by_email_key: dict[str, Located] = field(default_factory=dict)
+    by_phone: dict[str, Located] = field(default_factory=dict)
+    by_customer_id: dict[int, Located] = field(default_factory=dict)
+
+
+_links = table_of(IdentityLink)
+_golden = table_of(GoldenCustomer)
+_interactions = table_of(Interaction)
+
+
+def locate_customers(
+    connection: Connection,
+    *,
+    source_keys: Iterable[tuple[str, str]] = (),
+    external_ids: Iterable[str] = (),
+    email_keys: Iterable[str] = (),
+    phones: Iterable[str] = (),
+    customer_ids: Iterable[int] = (),
+) -> CustomerLookup:
+    """Find the active profiles of many references at once (a few queries, whatever their number).
+
+    A ``(system, source id)`` goes through its identity link; an email match
+    key or an E.164 phone through the links that carry it, then the golden
+    profiles; a merged profile leads to its survivor and an erased one to
+    nothing. An email or phone shared by several people finds no one.
+    """
+    found: dict[str, dict[Any, tuple[set[int], int | None]]] = {
+        "source": {},
+        "external": {},
+        "email": {},
+        "phone": {},
+        "customer": {},
+    }
+    _by_source(connection, found["source"], set(source_keys))
+    for kind, link_column, golden_column, values in (
+        ("email", _links.c.email_match_key, _golden.c.email_match_key, set(email_keys)),
+        ("phone", _links.c.phone, _golden.c.phone, set(phones)),
+    ):
+        _by_contact(connection, found[kind], link_column, golden_column, values)
+    wanted_external = sorted(set(external_ids))
+    for condition in is_one_of(connection, _golden.c.external_id, wanted_external):
+        for row in connection.execute(select(_golden.c.id, _golden.c.external_id).where(condition)):
+            found["external"][row.external_id] = ({int(row.id)}, None)
+    for customer_id in set(customer_ids):
+        found["customer"][customer_id] = ({customer_id}, None)
+
+    candidates = {c for kind in found.values() for ids, _ in kind.values() for c in ids}
+    active = _active_profiles(connection, candidates)
+    chosen: dict[str, dict[Any, tuple[tuple[int, str], int | None]]] = {k: {} for k in found}
+    for kind, references in found.items():
+        for reference, (ids, link_id) in references.items():
+            profiles = {active[c] for c in ids if c in active}
+            if len(profiles) == 1:
+                chosen[kind][reference] = (profiles.pop(), link_id)
+    missing_link = {p[0] for kind in chosen.values() for p, link in kind.values() if link is None}
+    first_links = _first_links(connection, missing_link)
+
+    def located(value: tuple[tuple[int, str], int | None]) -> Located:
+        (customer_id, external_id), link_id = value
+        return Located(customer_id, external_id, link_id or first_links.get(customer_id))
+
+    lookup = CustomerLookup()
+    for kind, target in (
+        ("source", lookup.by_source),
+        ("external", lookup.by_external_id),
+        ("email", lookup.by_email_key),
+        ("phone", lookup.by_phone),
+        ("customer", lookup.by_customer_id),
+    ):
+        for reference, value in chosen[kind].items():
+            target[reference] = located(value)
+    return lookup
+
+
+def _by_source(
+    connection: Connection,
+    found: dict[Any, tuple[set[int], int | None]],
+    wanted: set[tuple[str, str]],
+) -> None:
+    """Find the profile of each (system, source id) through its identity link."""
+    for condition in is_one_of(connection, _links.c.source_id, sorted({s for _, s in wanted})):
+        for row in connection.execute(
+            select(
+                _links.c.id, _links.c.source_system, _links.c.source_id, _links.c.customer_id
+            ).where(condition)
+        ):
+            key = (str(row.source_system), row.source_id)
+            if key in wanted:
+                found[key] = ({int(row.customer_id)}, int(row.id))
+
+
+def _by_contact(
+    connection: Connection,
+    found: dict[Any, tuple[set[int], int | None]],
+    link_column: Any,
+    golden_column: Any,
+    values: set[str],
+) -> None:
+    """Find the profiles holding each email key or phone: their source records', else the golden's."""
+    if not values:
+        return
+    links: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for condition in is_one_of(connection, link_column, sorted(values)):
+        for row in connection.execute(
+            select(_links.c.id, _links.c.customer_id, link_column.label("value")).where(condition)
+        ):
+            links[row.value].append((int(row.customer_id), int(row.id)))
+    for value, rows in links.items():
+        found[value] = ({c for c, _ in rows}, min(link for _, link in rows))
+    rest = sorted(values - set(links))
+    for condition in is_one_of(connection, golden_column, rest):
+        for row in connection.execute(
+            select(_golden.c.id, golden_column.label("value")).where(condition)
+        ):
+            ids, _ = found.setdefault(row.value, (set(), None))
+            ids.add(int(row.id))
+
+
+def _active_profiles(connection: Connection, ids: set[int]) -> dict[int, tuple[int, str]]:
+    """Map each profile id to the active profile it is or was merged into (erased: left out)."""
+    current = {c: c for c in ids}
+    resolved: dict[int, tuple[int, str]] = {}
+    for _ in range(10):  # merge chains are short; a cycle must not loop forever
+        targets = sorted(set(current.values()))
+        if not targets:
+            break
+        rows: dict[int, Any] = {}
+        for condition in is_one_of(connection, _golden.c.id, targets):
+            for row in connection.execute(
+                select(
+                    _golden.c.id, _golden.c.external_id, _golden.c.status, _golden.c.merged_into_id
+                ).where(condition)
+            ):
+                rows[int(row.id)] = row
+        following = {}
+        for origin, target in current.items():
+            current_row = rows.get(target)
+            if current_row is None or current_row.status == CustomerStatus.ERASED.value:
+                continue
+            if (
+                current_row.status == CustomerStatus.MERGED.value
+                and current_row.merged_into_id is not None
+            ):
+                following[origin] = int(current_row.merged_into_id)
+            else:
+                resolved[origin] = (target, str(current_row.external_id))
+        current = following
+    return resolved
+
+
+def _first_links(connection: Connection, customer_ids: set[int]) -> dict[int, int]:
+    """Return the oldest identity link of each profile."""
+    first: dict[int, int] = {}
+    for condition in is_one_of(connection, _links.c.customer_id, sorted(customer_ids)):
+        for customer_id, link_id in connection.execute(
+            select(_links.c.customer_id, func.min(_links.c.id))
+            .where(condition)
+            .group_by(_links.c.customer_id)
+        ):
+            first[int(customer_id)] = int(link_id)
+    return first
+
+
+def record_interactions(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert interactions in bulk; one already recorded (same source and id) is left as it is."""
+    insert_ignore(
+        connection, _interactions, rows, conflict_columns=["source_system", "source_interaction_id"]
+    )
+
+
+def attach_interactions(
+    connection: Connection,
+    *,
+    source_system: str,
+    assignments: Mapping[str, tuple[int, int | None]],
+) -> dict[int, int]:
+    """Put interactions recorded without a profile on one: source interaction id -> (profile, link).
+
+    Interactions that already have a profile keep it. Returns how many each profile received.
+    """
+    groups: dict[tuple[int, int | None], list[str]] = defaultdict(list)
+    for interaction_id, target in assignments.items():
+        groups[target].append(interaction_id)
+    attached: dict[int, int] = defaultdict(int)
+    for (customer_id, link_id), interaction_ids in groups.items():
+        for condition in is_one_of(
+            connection, _interactions.c.source_interaction_id, interaction_ids
+        ):
+            result = connection.execute(
+                update(_interactions)
+                .where(
+                    _interactions.c.source_system == source_system,
+                    condition,
+                    _interactions.c.customer_id.is_(None),
+                )
+                .values(customer_id=customer_id, customer_link_id=link_id)
+            )
+            attached[customer_id] += result.rowcount
+    return {c: n for c, n in attached.items() if n}
+
+
+__all__ = [
+    "CustomerLookup",
+    "Located",
+    "attach_interactions",
+    "client_360",
+    "find_customers",
+    "locate_customers",
+    "record_interactions",
+]

@@ -1,0 +1,1 @@
+"""The Segment-compatible tracking API: sources and their write keys, raw messages, stitching."""

@@ -1,0 +1,507 @@
+"""Sources and their write keys; receiving Segment messages as raw records, then interactions.
+
+``record_messages`` is the one action of a request: it stores every message
+raw (invariant 1), resolves who sent it, records the interactions, attaches
+earlier anonymous interactions to the person an identify or alias names,
+and emits ``interaction.recorded`` in the same transaction (invariant 5).
+Identify traits only serve to find the person: the raw message is their
+record, and the golden profile is left to the identity domain.
+
+Who a message is about, in order: a userId that is an AMI- id or a
+``source:id`` of a known source record; a userId or anonymousId already
+resolved for this source; the email or phone of the message's traits
+(``traits`` or ``context.traits``), through the email match key or the
+E.164 phone. Nothing found: the interaction is kept without a profile and
+attached as soon as one of its ids is resolved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+from sqlalchemy.orm import Session
+
+from amigo.core.db import table_of
+from amigo.core.errors import InvalidInputError
+from amigo.core.sql import insert_ignore, is_one_of, upsert
+from amigo.events.service import DomainEvent, emit_events
+from amigo.profiles.service import (
+    SOURCE_SYSTEMS,
+    CustomerLookup,
+    Located,
+    attach_interactions,
+    locate_customers,
+    record_interactions,
+)
+from amigo.quality.emails import email_match_key, normalize_email
+from amigo.quality.phones import normalize_phone
+from amigo.tracking.errors import InvalidWriteKeyError, TrackingInputError
+from amigo.tracking.messages import (
+    MAX_BATCH_BYTES,
+    MAX_MESSAGE_BYTES,
+    Message,
+    batch_messages,
+    decode_body,
+    message_key,
+    parse_json_object,
+    read_messages,
+)
+from amigo.tracking.models import TrackingIdentity, TrackingMessage, TrackingSource
+from amigo.tracking.schemas import CreatedSource, ReceiveSummary, RejectedMessage, SourceView
+
+SOURCE_SYSTEM = "tracking"  # the interactions' source_system
+_messages = table_of(TrackingMessage)
+_identities = table_of(TrackingIdentity)
+_DEFAULT_CHANNEL = {"page": "web", "screen": "app"}
+_USER, _ANONYMOUS = "user", "anonymous"
+
+
+# ---------------------------------------------------------------- sources and keys
+
+
+def _hash_key(write_key: str) -> str:
+    return hashlib.sha256(write_key.encode()).hexdigest()
+
+
+def create_source(*, session: Session, name: str, now: datetime) -> CreatedSource:
+    """Create a source and return it with its new write key (shown only this once)."""
+    name = name.strip()
+    if not name or len(name) > 60:
+        raise InvalidInputError("a source name is 1 to 60 characters")
+    if session.scalar(select(TrackingSource.id).where(TrackingSource.name == name)) is not None:
+        raise InvalidInputError(f"a source named {name!r} exists already")
+    write_key = secrets.token_urlsafe(24)  # 192 bits, 32 characters, no ':' (Basic auth)
+    source = TrackingSource(
+        name=name,
+        write_key_hash=_hash_key(write_key),
+        write_key_hint=write_key[:6],
+        created_at=now,
+    )
+    session.add(source)
+    session.flush()
+    return CreatedSource(**SourceView.model_validate(source).model_dump(), write_key=write_key)
+
+
+def list_sources(*, session: Session) -> list[SourceView]:
+    """Return every source, oldest first."""
+    return [
+        SourceView.model_validate(s)
+        for s in session.scalars(select(TrackingSource).order_by(TrackingSource.id))
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """The authenticated source of a request."""
+
+    id: int
+    name: str
+
+
+def authenticate(*, session: Session, write_key: str | None) -> SourceRef:
+    """Return the enabled source whose write key this is."""
+    if not write_key:
+        raise InvalidWriteKeyError(
+            "no write key: send it as the HTTP Basic user name, with an empty password"
+        )
+    row = session.execute(
+        select(TrackingSource.id, TrackingSource.name).where(
+            TrackingSource.write_key_hash == _hash_key(write_key),
+            TrackingSource.disabled_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        raise InvalidWriteKeyError("this write key names no enabled source")
+    return SourceRef(id=int(row.id), name=str(row.name))
+
+
+# ---------------------------------------------------------------- receiving
+
+
+def receive_batch(
+    *, session: Session, source: SourceRef, body: bytes, content_encoding: str | None, now: datetime
+) -> ReceiveSummary:
+    """Record a ``/v1/batch`` request; invalid messages are stored as rejected, the rest recorded."""
+    parsed = parse_json_object(decode_body(body, content_encoding, limit=MAX_BATCH_BYTES))
+    messages = read_messages(
+        batch_messages(parsed), received_at=now, batch_sent_at=parsed.get("sentAt")
+    )
+    return record_messages(session=session, source=source, messages=messages, received_at=now)
+
+
+def receive_message(
+    *,
+    session: Session,
+    source: SourceRef,
+    message_type: str,
+    body: bytes,
+    content_encoding: str | None,
+    now: datetime,
+) -> ReceiveSummary:
+    """Record a single call (``/v1/track``...); an invalid message is refused, nothing stored."""
+    parsed = parse_json_object(decode_body(body, content_encoding, limit=MAX_MESSAGE_BYTES))
+    messages = read_messages([parsed], received_at=now, forced_type=message_type)
+    rejection = messages[0].rejection
+    if rejection is not None:
+        raise TrackingInputError(rejection.message, code=rejection.code)
+    return record_messages(session=session, source=source, messages=messages, received_at=now)
+
+
+def record_messages(
+    *, session: Session, source: SourceRef, messages: Sequence[Message], received_at: datetime
+) -> ReceiveSummary:
+    """Store messages raw, record their interactions on the right profiles, attach earlier ones."""
+    connection = session.connection()
+    summary = ReceiveSummary()
+    keyed: dict[str, Message] = {}
+    for message in messages:
+        key = message_key(source.id, message.message_id)
+        if key in keyed:
+            summary.duplicates += 1
+        else:
+            keyed[key] = message
+    existing = _existing_keys(connection, list(keyed))
+    summary.duplicates += len(existing)
+    new = {key: m for key, m in keyed.items() if key not in existing}
+    if not new:
+        return summary
+    valid = {key: m for key, m in new.items() if m.rejection is None}
+    summary.rejected = [
+        RejectedMessage(index=m.index, code=m.rejection.code, message=m.rejection.message)
+        for m in new.values()
+        if m.rejection is not None
+    ]
+    resolver = _Resolver.load(connection, source.id, list(valid.values()))
+    for message in valid.values():
+        resolver.learn(message)
+    owners = {key: resolver.owner(m) for key, m in valid.items()}
+
+    insert_ignore(
+        connection,
+        _messages,
+        [_message_row(source, key, m, received_at) for key, m in new.items()],
+        conflict_columns=["key"],
+    )
+    record_interactions(
+        connection, [_interaction_row(source, key, m, owners[key]) for key, m in valid.items()]
+    )
+    events = [_recorded_event(source, key, m, owners[key]) for key, m in valid.items()]
+    if resolver.changed:
+        upsert(
+            connection,
+            _identities,
+            [
+                {
+                    "source_id": source.id,
+                    "kind": kind,
+                    "value": value,
+                    "customer_id": located.customer_id,
+                    "rule": rule,
+                    "updated_at": received_at,
+                }
+                for (kind, value), (located, rule) in resolver.changed.items()
+            ],
+            conflict_columns=["source_id", "kind", "value"],
+        )
+        attached = _attach_earlier(connection, source, resolver, exclude=set(new))
+        summary.attached = sum(attached.values())
+        events += [
+            DomainEvent(
+                type="interaction.attached",
+                subject=external_id,
+                data={"customer": external_id, "source": source.name, "interactions": count},
+            )
+            for external_id, count in attached.items()
+        ]
+    emit_events(connection, events, now=received_at)
+    summary.recorded = len(valid)
+    return summary
+
+
+def _existing_keys(connection: Connection, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for condition in is_one_of(connection, _messages.c.key, keys):
+        found.update(connection.scalars(select(_messages.c.key).where(condition)))
+    return found
+
+
+# ---------------------------------------------------------------- who sent it
+
+
+def _explicit_reference(user_id: str) -> tuple[str, Any] | None:
+    """Return ("external", AMI- id) or ("source", (system, id)) when a userId names one."""
+    if user_id.upper().startswith("AMI-"):
+        return "external", user_id.upper()
+    system, _, source_id = user_id.partition(":")
+    if system.lower() in SOURCE_SYSTEMS and source_id.strip():
+        return "source", (system.lower(), source_id.strip())
+    return None
+
+
+def _traits(message: Message) -> dict[str, Any]:
+    traits: dict[str, Any] = {}
+    context = message.payload.get("context")
+    if isinstance(context, dict) and isinstance(context.get("traits"), dict):
+        traits.update(context["traits"])
+    if isinstance(message.payload.get("traits"), dict):
+        traits.update(message.payload["traits"])
+    return traits
+
+
+def _contact_keys(message: Message) -> tuple[str | None, str | None]:
+    """Return the email match key and the E.164 phone of a message's traits."""
+    traits = _traits(message)
+    email_key = phone = None
+    if isinstance(traits.get("email"), str):
+        email = normalize_email(traits["email"])
+        if email.value is not None:
+            email_key = email_match_key(email.value)
+    if isinstance(traits.get("phone"), str):
+        phone = normalize_phone(traits["phone"], region_hint=None).value
+    return email_key, phone
+
+
+class _Resolver:
+    """The profiles a batch's ids lead to, and the ids it newly ties to a profile."""
+
+    def __init__(
+        self,
+        lookup: CustomerLookup,
+        known: dict[tuple[str, str], Located],
+        contacts: dict[int, Any],
+    ) -> None:
+        self.lookup = lookup
+        self.known = known
+        self.contacts = contacts
+        self.changed: dict[tuple[str, str], tuple[Located, str]] = {}
+
+    @classmethod
+    def load(cls, connection: Connection, source_id: int, messages: list[Message]) -> _Resolver:
+        """Read what the database knows of the batch's ids, emails and phones (a few queries)."""
+        ids = {
+            i for m in messages for i in (m.user_id, m.anonymous_id, m.previous_id) if i is not None
+        }
+        mapped: dict[tuple[str, str], int] = {}
+        for condition in is_one_of(connection, _identities.c.value, sorted(ids)):
+            for row in connection.execute(
+                select(_identities.c.kind, _identities.c.value, _identities.c.customer_id).where(
+                    _identities.c.source_id == source_id, condition
+                )
+            ):
+                mapped[(row.kind, row.value)] = int(row.customer_id)
+        references = [
+            ref
+            for m in messages
+            for i in (m.user_id, m.previous_id)
+            if i is not None and (ref := _explicit_reference(i)) is not None
+        ]
+        contacts = {m.index: _contact_keys(m) for m in messages}
+        lookup = locate_customers(
+            connection,
+            external_ids=[value for kind, value in references if kind == "external"],
+            source_keys=[value for kind, value in references if kind == "source"],
+            email_keys=[e for e, _ in contacts.values() if e],
+            phones=[p for _, p in contacts.values() if p],
+            customer_ids=set(mapped.values()),
+        )
+        known = {
+            id_: lookup.by_customer_id[c] for id_, c in mapped.items() if c in lookup.by_customer_id
+        }
+        return cls(lookup, known, contacts)
+
+    def _user(self, user_id: str | None) -> tuple[Located, str] | None:
+        if user_id is None:
+            return None
+        reference = _explicit_reference(user_id)
+        if reference is not None:
+            kind, value = reference
+            table = self.lookup.by_external_id if kind == "external" else self.lookup.by_source
+            found = table.get(value)
+            if found is not None:
+                return found, "user_id"
+        known = self.known.get((_USER, user_id))
+        return (known, "known") if known is not None else None
+
+    def _contact(self, message: Message) -> tuple[Located, str] | None:
+        email_key, phone = self.contacts.get(message.index, (None, None))
+        if email_key and (found := self.lookup.by_email_key.get(email_key)) is not None:
+            return found, "email"
+        if phone and (found := self.lookup.by_phone.get(phone)) is not None:
+            return found, "phone"
+        return None
+
+    def _resolve(self, message: Message) -> tuple[Located, str] | None:
+        return (
+            self._user(message.user_id)
+            or (self._user(message.previous_id) if message.type == "alias" else None)
+            or self._contact(message)
+        )
+
+    def _tie(self, kind: str, value: str | None, located: Located, rule: str) -> None:
+        if value is None or self.known.get((kind, value)) == located:
+            return
+        self.known[(kind, value)] = located
+        self.changed[(kind, value)] = (located, rule)
+
+    def learn(self, message: Message) -> None:
+        """Tie the message's ids to the person it names (in the order messages were sent)."""
+        resolved = self._resolve(message)
+        if resolved is None:
+            anonymous = self.known.get((_ANONYMOUS, message.anonymous_id or ""))
+            if anonymous is not None and message.user_id is not None:
+                # A new userId on a device already known: the same person.
+                self._tie(_USER, message.user_id, anonymous, "anonymous_id")
+            return
+        located, rule = resolved
+        if message.type == "alias":
+            rule = "alias"
+            self._tie(_USER, message.previous_id, located, rule)
+            self._tie(_ANONYMOUS, message.previous_id, located, rule)
+        self._tie(_USER, message.user_id, located, rule)
+        self._tie(_ANONYMOUS, message.anonymous_id, located, rule)
+
+    def owner(self, message: Message) -> Located | None:
+        """Return the profile a message lands on, once the whole batch was learned."""
+        resolved = self._resolve(message)
+        if resolved is not None:
+            return resolved[0]
+        return self.known.get((_ANONYMOUS, message.anonymous_id or ""))
+
+
+def _attach_earlier(
+    connection: Connection, source: SourceRef, resolver: _Resolver, *, exclude: set[str]
+) -> dict[str, int]:
+    """Attach the earlier interactions sent under newly resolved ids; count them per profile."""
+    users = sorted(v for k, v in resolver.changed if k == _USER)
+    anonymous = sorted(v for k, v in resolver.changed if k == _ANONYMOUS)
+    conditions = []
+    for values, column in ((users, _messages.c.user_id), (anonymous, _messages.c.anonymous_id)):
+        conditions += list(is_one_of(connection, column, values))
+    assignments: dict[str, tuple[int, int | None]] = {}
+    for condition in conditions:
+        for row in connection.execute(
+            select(_messages.c.key, _messages.c.user_id, _messages.c.anonymous_id).where(
+                _messages.c.source_id == source.id,
+                _messages.c.status == "processed",
+                or_(condition),
+            )
+        ):
+            if row.key in exclude:
+                continue
+            located = resolver.known.get((_USER, row.user_id or "")) or resolver.known.get(
+                (_ANONYMOUS, row.anonymous_id or "")
+            )
+            if located is not None:
+                assignments[row.key] = (located.customer_id, located.link_id)
+    attached = attach_interactions(connection, source_system=SOURCE_SYSTEM, assignments=assignments)
+    external = {located.customer_id: located.external_id for located in resolver.known.values()}
+    return {external[c]: n for c, n in attached.items()}
+
+
+# ---------------------------------------------------------------- rows and events
+
+
+def _message_row(
+    source: SourceRef, key: str, message: Message, received_at: datetime
+) -> dict[str, Any]:
+    rejection = message.rejection
+    return {
+        "key": key,
+        "source_id": source.id,
+        "message_id": message.message_id,
+        "type": message.type,
+        "user_id": message.user_id,
+        "anonymous_id": message.anonymous_id,
+        "payload": message.payload,
+        "payload_hash": message.payload_hash,
+        "sent_at": message.sent_at,
+        "received_at": received_at,
+        "occurred_at": message.occurred_at,
+        "status": "processed" if rejection is None else "rejected",
+        "reject_code": rejection.code if rejection else None,
+        "reject_message": rejection.message if rejection else None,
+    }
+
+
+def _label(message: Message) -> str | None:
+    """Return what the interaction is called: the event, the page or screen, the group."""
+    payload = message.payload
+    for field in ("event", "name", "groupId", "previousId"):
+        value = payload.get(field)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def _campaign(message: Message) -> str | None:
+    context = message.payload.get("context")
+    campaign = context.get("campaign") if isinstance(context, dict) else None
+    name = campaign.get("name") if isinstance(campaign, dict) else None
+    return name[:100] if isinstance(name, str) and name else None
+
+
+def _interaction_row(
+    source: SourceRef, key: str, message: Message, owner: Located | None
+) -> dict[str, Any]:
+    payload = message.payload
+    channel = payload.get("channel")
+    if not isinstance(channel, str) or not channel or len(channel) > 20:
+        channel = _DEFAULT_CHANNEL.get(message.type, "tracking")
+    details: dict[str, Any] = {
+        "source": source.name,
+        "message_id": message.message_id,
+        "user_id": message.user_id,
+        "anonymous_id": message.anonymous_id,
+    }
+    # What happened, without the traits (personal data stays in the raw message).
+    for field in ("properties", "groupId", "previousId"):
+        if payload.get(field) is not None:
+            details[field] = payload[field]
+    return {
+        "source_system": SOURCE_SYSTEM,
+        "source_interaction_id": key,
+        "customer_id": owner.customer_id if owner else None,
+        "customer_link_id": owner.link_id if owner else None,
+        "type": message.type,
+        "channel": channel,
+        "occurred_at": message.occurred_at,
+        "campaign": _campaign(message),
+        "text": _label(message),
+        "payload": details,
+    }
+
+
+def _recorded_event(
+    source: SourceRef, key: str, message: Message, owner: Located | None
+) -> DomainEvent:
+    customer = owner.external_id if owner else None
+    return DomainEvent(
+        type="interaction.recorded",
+        subject=customer,
+        data={
+            "interaction": f"{SOURCE_SYSTEM}:{key}",
+            "source": source.name,
+            "type": message.type,
+            "name": _label(message),
+            "customer": customer,
+            "occurred_at": message.occurred_at.isoformat() if message.occurred_at else None,
+        },
+    )
+
+
+__all__ = [
+    "SOURCE_SYSTEM",
+    "SourceRef",
+    "authenticate",
+    "create_source",
+    "list_sources",
+    "receive_batch",
+    "receive_message",
+    "record_messages",
+]
