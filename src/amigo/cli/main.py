@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from amigo import __version__
-from amigo.cli import consent, customer, db, identity, load, privacy, quality, serve
+from amigo.cli import consent, customer, db, events, identity, load, privacy, quality, serve
 from amigo.cli import generate as generate_command
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ app.add_typer(customer.app, name="customer")
 app.add_typer(identity.app, name="identity")
 app.add_typer(consent.app, name="consent")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(events.app, name="events")
 load.register(app)
 serve.register(app)
 generate_command.register(app)
