@@ -1,7 +1,7 @@
 """event delivery: consumers' processed events, webhook subscriptions, attempts, dead letters
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-05 10:00:00
 """
 
@@ -14,8 +14,7 @@ from sqlalchemy.dialects import postgresql
 import amigo.core.db
 
 revision: str = "0008"
-# The API clients' 0007 goes in between when the branches meet: then this says "0007".
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

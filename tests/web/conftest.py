@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
@@ -19,6 +16,7 @@ from amigo.core.config import ConsentSettings, Settings
 from amigo.core.db import make_engine, unit_of_work
 from amigo.profiles.models import GoldenCustomer
 from conftest import DatabaseFactory
+from live import served
 
 SECRET = "test-link-secret"  # noqa: S105 - the suite's own signing key
 
@@ -58,26 +56,9 @@ def live_app(database_factory: DatabaseFactory) -> Iterator[LiveApp]:
     settings = Settings(
         consent=ConsentSettings(link_secret=SecretStr(SECRET), public_base_url="http://unused")
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(engine=engine, settings=settings),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="off",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    app = create_app(engine=engine, settings=settings)
     try:
-        yield LiveApp(f"http://127.0.0.1:{port}", engine, settings)
+        with served(app) as url:
+            yield LiveApp(url, engine, settings)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()

@@ -1,13 +1,19 @@
-"""The composition root: what every route is handed (engine, settings)."""
+"""The composition root: what every route is handed (engine, settings, session, caller)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from amigo.api.oauth import Caller
+from amigo.api.security import current_caller
+from amigo.core.audit import Reader
 from amigo.core.config import Settings
+from amigo.core.db import unit_of_work
 
 
 def get_engine(request: Request) -> Engine:
@@ -22,5 +28,32 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+def get_session(request: Request) -> Iterator[Session]:
+    """Open the request's unit of work: committed when the route returns, rolled back on error."""
+    with unit_of_work(request.app.state.engine) as session:
+        yield session
+
+
+def get_reader(
+    caller: Annotated[Caller, Depends(current_caller)],
+    purpose: Annotated[
+        str | None,
+        Header(
+            alias="X-Purpose",
+            max_length=100,
+            description="Why personal data is read (recorded in the audit log); "
+            "default: the route's own purpose.",
+        ),
+    ] = None,
+) -> Reader:
+    """Return who reads personal data on this request and why, for the audit log."""
+    return Reader(
+        actor=caller.client_id, role=caller.role.value, purpose=(purpose or "").strip() or "api"
+    )
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+CallerDep = Annotated[Caller, Depends(current_caller)]
+ReaderDep = Annotated[Reader, Depends(get_reader)]

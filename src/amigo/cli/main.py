@@ -5,7 +5,19 @@ from __future__ import annotations
 import typer
 
 from amigo import __version__
-from amigo.cli import consent, customer, db, events, identity, load, privacy, quality, serve
+from amigo.cli import (
+    audit,
+    clients,
+    consent,
+    customer,
+    db,
+    events,
+    identity,
+    load,
+    privacy,
+    quality,
+    serve,
+)
 from amigo.cli import generate as generate_command
 
 app = typer.Typer(
@@ -39,6 +51,8 @@ app.add_typer(identity.app, name="identity")
 app.add_typer(consent.app, name="consent")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(events.app, name="events")
+app.add_typer(clients.app, name="clients")
+app.add_typer(audit.app, name="audit")
 load.register(app)
 serve.register(app)
 generate_command.register(app)

@@ -218,6 +218,31 @@ class ApiSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Interface to listen on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port to listen on.")
     workers: int = Field(default=1, ge=1, le=64, description="Uvicorn worker processes.")
+    token_key: SecretStr | None = Field(
+        default=None,
+        description="Key signing the access tokens (HS256); several API processes share it. "
+        "Unset: the embedded mode keeps one in token_key_file.",
+    )
+    token_key_file: Path = Field(
+        default=Path("amigo-token.key"),
+        description="Where the embedded mode keeps its token signing key (created mode 0600).",
+    )
+    token_ttl_seconds: int = Field(
+        default=900,
+        ge=30,
+        le=86_400,
+        description="Lifetime of an access token from POST /v1/oauth/token.",
+    )
+    rate_per_second: float = Field(
+        default=200.0,
+        gt=0,
+        description="Requests per second each client may sustain (token bucket refill rate).",
+    )
+    rate_burst: int = Field(
+        default=400,
+        ge=1,
+        description="Requests a client may make at once before the refill rate applies.",
+    )
 
 
 class Settings(BaseSettings):
@@ -232,6 +257,11 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     events: EventSettings = Field(default_factory=EventSettings)
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://... shared by several API processes (rate limits); unset: each "
+        "process keeps its own counts in memory (the embedded mode).",
+    )
 
 
 @cache

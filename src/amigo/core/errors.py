@@ -13,6 +13,7 @@ class AmigoError(Exception):
     """
 
     code = "amigo_error"
+    http_status = 400  # what the API answers; subclasses say 404, 409...
 
     def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
         super().__init__(message)
@@ -42,3 +43,36 @@ class NotFoundError(AmigoError):
     """A looked-up object does not exist."""
 
     code = "not_found"
+    http_status = 404
+
+
+class ConflictError(AmigoError):
+    """A request that contradicts the current state (a step already taken, a duplicate)."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class NotAuthenticatedError(AmigoError):
+    """A call without valid credentials."""
+
+    code = "not_authenticated"
+    http_status = 401
+
+
+class PermissionDeniedError(AmigoError):
+    """A caller whose role may not do this."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class RateLimitedError(AmigoError):
+    """A caller over its rate limit; ``retry_after`` seconds until the next request may pass."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: str) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -25,4 +25,20 @@ def secret_from(setting: SecretStr | None, path: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-__all__ = ["secret_from"]
+class LazySecret:
+    """A secret read (or its key file created) on first use, not when the app is built."""
+
+    def __init__(self, setting: SecretStr | None, path: Path) -> None:
+        self._setting = setting
+        self._path = path
+        self._value: str | None = None
+
+    @property
+    def value(self) -> str:
+        """Return the secret, reading or creating it the first time."""
+        if self._value is None:
+            self._value = secret_from(self._setting, self._path)
+        return self._value
+
+
+__all__ = ["LazySecret", "secret_from"]

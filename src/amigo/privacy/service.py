@@ -41,12 +41,14 @@ class DuplicateRequestError(AmigoError):
     """The same person already has an open request of that type."""
 
     code = "duplicate_request"
+    http_status = 409
 
 
 class ForbiddenError(AmigoError):
     """The actor's role may not take this step."""
 
     code = "forbidden"
+    http_status = 403
 
 
 def reference(request: SubjectRequest) -> str:

@@ -116,3 +116,35 @@ class Client360(_ReadModel):
     interaction_count: int
     stores: list[StoreLinkView]
     associates: list[AssociateLinkView]
+
+
+class CustomerSummary(_ReadModel):
+    """A search hit: enough to tell people apart, not the whole profile."""
+
+    id: int
+    external_id: str
+    status: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    city: str | None
+    tier: str
+
+
+# The personal fields each read model shows, named in the audit log of reads.
+SUMMARY_FIELDS = ("first_name", "last_name", "email", "phone", "city")
+CLIENT_360_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "birth_date",
+    "address",
+    "sources",
+    "orders",
+    "consents",
+    "interactions",
+    "stores",
+    "associates",
+)

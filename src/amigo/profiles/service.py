@@ -32,6 +32,7 @@ from amigo.profiles.schemas import (
     StoreLinkView,
 )
 from amigo.quality.emails import email_match_key, normalize_email
+from amigo.quality.names import normalize_name
 from amigo.quality.phones import normalize_phone
 
 SOURCE_SYSTEMS = ("cegid", "shopify", "webforms")
@@ -73,6 +74,53 @@ def find_customers(*, session: Session, reference: str, limit: int = 20) -> list
         query = query.where(GoldenCustomer.phone == phone.value)
     found = list(session.scalars(query.order_by(GoldenCustomer.id).limit(limit)))
     return [_follow_merges(session, customer) for customer in found]
+
+
+def search_customers(
+    *,
+    session: Session,
+    email: str | None = None,
+    phone: str | None = None,
+    last_name: str | None = None,
+    first_name: str | None = None,
+    after_id: int | None = None,
+    limit: int = 20,
+) -> list[GoldenCustomer]:
+    """Return active golden customers matching every criterion given, by id, after ``after_id``.
+
+    Keyset pagination: the next page starts after the last id of this one, so a
+    page stays right while profiles are added or merged between calls.
+    """
+    query = select(GoldenCustomer).where(GoldenCustomer.status != CustomerStatus.MERGED)
+    if email is not None:
+        normalized = normalize_email(email)
+        if normalized.value is None:
+            raise InvalidInputError(f"{email!r} is not a valid email address", code="invalid_email")
+        query = query.where(GoldenCustomer.email_match_key == email_match_key(normalized.value))
+    if phone is not None:
+        number = normalize_phone(phone, region_hint=None)
+        if number.value is None:
+            number = normalize_phone(phone, region_hint="FR")
+        if number.value is None:
+            raise InvalidInputError(f"{phone!r} is not a valid phone number", code="invalid_phone")
+        query = query.where(GoldenCustomer.phone == number.value)
+    for column, raw, field in (
+        (GoldenCustomer.last_name, last_name, "last_name"),
+        (GoldenCustomer.first_name, first_name, "first_name"),
+    ):
+        if raw is not None:
+            name = normalize_name(raw, field=field)
+            if name.value is None:
+                raise InvalidInputError(f"{raw!r} is not a usable {field}", code="invalid_name")
+            query = query.where(column == name.value)
+    if email is None and phone is None and last_name is None:
+        raise InvalidInputError(
+            "search by email, phone or last_name (first_name narrows a last_name search)",
+            code="missing_criterion",
+        )
+    if after_id is not None:
+        query = query.where(GoldenCustomer.id > after_id)
+    return list(session.scalars(query.order_by(GoldenCustomer.id).limit(limit)))
 
 
 def _follow_merges(session: Session, customer: GoldenCustomer) -> GoldenCustomer:

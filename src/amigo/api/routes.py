@@ -1,0 +1,18 @@
+"""Mount every router on the app: the one list of what the API serves."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from amigo.api.routers import customers, oauth
+from amigo.web.views import router as public_pages
+
+# The versioned API, router by router (the test of roles walks every route of these).
+API_ROUTERS: tuple[APIRouter, ...] = (oauth.router, customers.router)
+
+
+def mount_routers(app: FastAPI) -> None:
+    """Mount the versioned API (/v1) and the public pages."""
+    for router in API_ROUTERS:
+        app.include_router(router)
+    app.include_router(public_pages)
