@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from amigo.api.routers import customers, oauth
+from amigo.api.routers import customers, oauth, webhooks
 from amigo.web.views import router as public_pages
 
 # The versioned API, router by router (the test of roles walks every route of these).
-API_ROUTERS: tuple[APIRouter, ...] = (oauth.router, customers.router)
+API_ROUTERS: tuple[APIRouter, ...] = (oauth.router, customers.router, webhooks.router)
 
 
 def mount_routers(app: FastAPI) -> None:

@@ -37,6 +37,7 @@ class BusError(AmigoError):
     """The bus is unreachable or did not acknowledge a publication."""
 
     code = "bus_error"
+    http_status = 503
 
 
 class Bus(Protocol):
