@@ -206,7 +206,8 @@ class WebhookSender:
             response = self._client.post(url, content=body, headers=headers)
             status = response.status_code
             if not 200 <= status < 300:
-                error = f"HTTP {status}: {response.text[:200]}"
+                text = response.text[:200].strip()
+                error = f"HTTP {status}" + (f": {text}" if text else "")
         except httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}"
         elapsed = int((time.monotonic() - started) * 1000)
