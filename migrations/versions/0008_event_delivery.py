@@ -86,7 +86,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_dead_letter")),
         sa.UniqueConstraint(
-            "subscription_id", "event_id", name=op.f("uq_webhook_dead_letter_subscription_id_event_id")
+            "subscription_id",
+            "event_id",
+            name=op.f("uq_webhook_dead_letter_subscription_id_event_id"),
         ),
     )
     op.create_index(
