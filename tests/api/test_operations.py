@@ -63,3 +63,4 @@ def test_a_wrong_method_is_a_json_405(live_api: LiveApi) -> None:
 
     assert answer.status_code == 405
     assert answer.json()["error"]["code"] == "method_not_allowed"
+    assert answer.headers["allow"] == "GET"

@@ -8,6 +8,7 @@ and then without a stack trace in the body.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -82,14 +83,39 @@ def _validation_error(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(_body("invalid_request", message, problems), status_code=422)
 
 
-def _http_error(_request: Request, error: Exception) -> JSONResponse:
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Return every method the path takes, over all its routes (Starlette names one route's)."""
+    patterns = getattr(request.app.state, "path_methods", None)
+    if patterns is None:
+        patterns = [
+            (re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$"), set(item))
+            for path, item in request.app.openapi().get("paths", {}).items()
+        ]
+        request.app.state.path_methods = patterns
+    methods = {
+        method.upper()
+        for pattern, item in patterns
+        if pattern.match(request.url.path)
+        for method in item
+        if method in _HTTP_METHODS
+    }
+    return ", ".join(sorted(methods)) if methods else None
+
+
+def _http_error(request: Request, error: Exception) -> JSONResponse:
     if not isinstance(error, HTTPException):  # registered for HTTPException only
         raise error
     code = _HTTP_CODES.get(error.status_code, f"http_{error.status_code}")
+    headers = dict(getattr(error, "headers", None) or {})
+    if error.status_code == 405:
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = allowed
     return JSONResponse(
-        _body(code, str(error.detail)),
-        status_code=error.status_code,
-        headers=getattr(error, "headers", None),
+        _body(code, str(error.detail)), status_code=error.status_code, headers=headers
     )
 
 

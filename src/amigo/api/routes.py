@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from amigo.api.routers import customers, oauth, tracking
+from amigo.api.routers import customers, oauth, tracking, webhooks
 from amigo.api.strict import reject_unknown_query_parameters
 from amigo.web.views import router as public_pages
 
 # The versioned API, router by router (the test of roles walks every route of these).
-API_ROUTERS: tuple[APIRouter, ...] = (oauth.router, customers.router, tracking.router)
+API_ROUTERS: tuple[APIRouter, ...] = (
+    oauth.router,
+    customers.router,
+    webhooks.router,
+    tracking.router,
+)
 
 
 def mount_routers(app: FastAPI) -> None:

@@ -11,6 +11,7 @@ from amigo.cli import (
     consent,
     customer,
     db,
+    events,
     identity,
     load,
     privacy,
@@ -50,6 +51,7 @@ app.add_typer(customer.app, name="customer")
 app.add_typer(identity.app, name="identity")
 app.add_typer(consent.app, name="consent")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(events.app, name="events")
 app.add_typer(clients.app, name="clients")
 app.add_typer(audit.app, name="audit")
 app.add_typer(sources.app, name="sources")

@@ -143,6 +143,73 @@ class PrivacySettings(BaseSettings):
     )
 
 
+class EventSettings(BaseSettings):
+    """Where domain events go once the outbox has them, and how webhooks are delivered."""
+
+    model_config = SettingsConfigDict(env_prefix="AMIGO_", extra="ignore")
+
+    bus_url: str = Field(
+        default="",
+        description="Event bus: empty for the in-process bus (embedded mode: subscribers in the "
+        "relay's process), nats://host:4222 for NATS JetStream.",
+    )
+    events_stream: str = Field(
+        default="AMIGO_EVENTS",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="JetStream stream holding the events (created by the relay if missing).",
+    )
+    events_subject_prefix: str = Field(
+        default="amigo.events",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Events are published to <prefix>.<type>, e.g. amigo.events.consent.changed; "
+        "the stream captures <prefix>.>.",
+    )
+    events_duplicate_window: float = Field(
+        default=120,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="Seconds during which JetStream drops a message republished with the same "
+        "Nats-Msg-Id (the event id), when the relay creates the stream.",
+    )
+    relay_batch_size: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Outbox rows the relay publishes per transaction.",
+    )
+    relay_idle_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How long a running relay waits before looking again at an empty outbox.",
+    )
+    webhook_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=20,
+        description="Delivery attempts per webhook and event before it goes to the dead letters.",
+    )
+    webhook_backoff_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Base of the exponential backoff between attempts (full jitter: a random "
+        "wait between 0 and base * 2^attempt, capped by webhook_backoff_max_seconds).",
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Longest wait between two delivery attempts.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="How long one delivery attempt waits for the receiver's answer.",
+    )
+
+
 class ApiSettings(BaseSettings):
     """How `amigo serve` runs the HTTP app."""
 
@@ -189,6 +256,7 @@ class Settings(BaseSettings):
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    events: EventSettings = Field(default_factory=EventSettings)
     redis_url: str | None = Field(
         default=None,
         description="redis://... shared by several API processes (rate limits); unset: each "

@@ -1,8 +1,7 @@
 """Emit domain events into the outbox, in the caller's transaction.
 
-The relay that publishes the outbox to a bus (in-process or NATS JetStream)
-is the API/events issue's; here every state change already leaves its event,
-so nothing is lost when the relay arrives.
+Every state change leaves its event here; the relay (``events.relay``)
+publishes the outbox to the bus, in-process or NATS JetStream.
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session
 
 from amigo.core.db import table_of
 from amigo.core.sql import bulk_insert
@@ -68,4 +68,17 @@ def to_cloudevent(row: Any) -> dict[str, Any]:
     }
 
 
-__all__ = ["DomainEvent", "emit_events", "to_cloudevent"]
+def recent_events(*, session: Session, limit: int = 20) -> list[OutboxEvent]:
+    """Return the latest outbox events, newest first."""
+    return list(session.scalars(select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(limit)))
+
+
+def outbox_counts(*, session: Session) -> tuple[int, int]:
+    """Return how many events the outbox holds and how many of them are not yet published."""
+    total, pending = session.execute(
+        select(func.count(), func.count().filter(OutboxEvent.published_at.is_(None)))
+    ).one()
+    return int(total), int(pending)
+
+
+__all__ = ["DomainEvent", "emit_events", "outbox_counts", "recent_events", "to_cloudevent"]

@@ -101,6 +101,10 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 _ID: dict[str, Any] = {"type": ["string", "number"], "description": "numbers taken as text"}
 _OBJECT: dict[str, Any] = {"type": "object"}
+_TIME: dict[str, Any] = {
+    "anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}],
+    "description": "ISO 8601 with offset; empty means absent",
+}
 
 
 def _message_schema(message_type: str) -> dict[str, Any]:
@@ -108,9 +112,10 @@ def _message_schema(message_type: str) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "userId": _ID,
         "anonymousId": _ID,
-        "messageId": _ID,
-        "timestamp": {"type": "string", "format": "date-time"},
-        "sentAt": {"type": "string", "format": "date-time"},
+        # Anything: a value that is no id means the content's hash identifies the message.
+        "messageId": {"description": "de-duplicates resends; default: the content's hash"},
+        "timestamp": _TIME,
+        "sentAt": _TIME,
         "traits": _OBJECT,
         "properties": _OBJECT,
         "context": _OBJECT,

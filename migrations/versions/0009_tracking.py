@@ -1,7 +1,7 @@
 """tracking API: sources with hashed write keys, raw tracking messages, resolved user and anonymous ids
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-04 18:39:23
 """
 
@@ -13,8 +13,8 @@ from sqlalchemy.dialects import postgresql
 
 import amigo.core.db
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
