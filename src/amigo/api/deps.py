@@ -52,6 +52,11 @@ def get_reader(
     )
 
 
+def for_purpose(reader: Reader, default: str) -> Reader:
+    """Return the reader with the route's own purpose when the caller named none."""
+    return reader if reader.purpose != "api" else Reader(reader.actor, reader.role, default)
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]

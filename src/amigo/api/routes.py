@@ -4,11 +4,29 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from amigo.api.routers import customers, oauth
+from amigo.api.routers import (
+    activity,
+    catalog,
+    consents,
+    customers,
+    identity,
+    oauth,
+    quality,
+    subject_requests,
+)
 from amigo.web.views import router as public_pages
 
 # The versioned API, router by router (the test of roles walks every route of these).
-API_ROUTERS: tuple[APIRouter, ...] = (oauth.router, customers.router)
+API_ROUTERS: tuple[APIRouter, ...] = (
+    oauth.router,
+    customers.router,
+    activity.router,
+    consents.router,
+    identity.router,
+    catalog.router,
+    subject_requests.router,
+    quality.router,
+)
 
 
 def mount_routers(app: FastAPI) -> None:
