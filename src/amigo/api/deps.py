@@ -59,6 +59,9 @@ def for_purpose(reader: Reader, default: str) -> Reader:
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": committed when the route returns, before the response is sent. With the
+# default ("request") the commit ran after the response went out: a client could read its own
+# write stale, and a failed commit would follow a 2xx already sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 CallerDep = Annotated[Caller, Depends(current_caller)]
 ReaderDep = Annotated[Reader, Depends(get_reader)]
