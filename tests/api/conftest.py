@@ -15,7 +15,7 @@ from amigo.api.app import create_app
 from amigo.api.oauth import create_client
 from amigo.api.security import RevocationCache
 from amigo.core.clock import utcnow
-from amigo.core.config import ApiSettings, Settings
+from amigo.core.config import ApiSettings, PrivacySettings, Settings
 from amigo.core.db import make_engine, unit_of_work
 from amigo.core.roles import Role
 from amigo.ingest.service import load_directory
@@ -24,6 +24,7 @@ from conftest import DatabaseFactory
 from live import served
 
 TOKEN_KEY = "test-token-signing-key-0123456789abcdef"  # noqa: S105 - the suite's own key
+SUPPRESSION_KEY = "test-suppression-key-0123456789abcdef"
 
 
 @dataclass
@@ -79,7 +80,12 @@ def live_api(
     engine = make_engine(database_factory.new_url())
     load_directory(engine=engine, directory=export)
     settings = Settings(
-        api=ApiSettings(token_key=SecretStr(TOKEN_KEY), rate_per_second=1000, rate_burst=5000)
+        api=ApiSettings(token_key=SecretStr(TOKEN_KEY), rate_per_second=1000, rate_burst=5000),
+        # Access reports and portability archives written by executed requests stay in tmp.
+        privacy=PrivacySettings(
+            export_dir=tmp_path_factory.mktemp("api-privacy-exports"),
+            suppression_key=SecretStr(SUPPRESSION_KEY),
+        ),
     )
     app = create_app(engine=engine, settings=settings)
     app.state.revocations = RevocationCache(ttl=0)  # a revocation shows at once in tests

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from amigo.core.errors import InvalidInputError, NotFoundError
+from amigo.core.errors import ConflictError, InvalidInputError, NotFoundError
 from amigo.events.models import OutboxEvent
 from amigo.identity.merging import PROFILE_FIELDS
 from amigo.identity.models import (
@@ -126,7 +126,7 @@ def test_bad_unmerges_and_merges_are_refused_with_a_reason(
     event = _a_merge_with_orders(scratch)
     unmerge_profiles(session=scratch, merge_event_id=event.id, actor="cli", reason="x")
 
-    with pytest.raises(InvalidInputError, match="already undone"):
+    with pytest.raises(ConflictError, match="already undone"):
         unmerge_profiles(session=scratch, merge_event_id=event.id, actor="cli", reason="x")
     with pytest.raises(NotFoundError, match="no merge event"):
         unmerge_profiles(session=scratch, merge_event_id=10**9, actor="cli", reason="x")
@@ -177,7 +177,7 @@ def test_accepting_a_review_merges_the_pair(resolved: Resolved, scratch: Session
     assert event.rule == "review"
     assert event.reason == "same customer card"
     assert scratch.get(MatchReview, review.id).status == ReviewStatus.ACCEPTED  # type: ignore[union-attr]
-    with pytest.raises(InvalidInputError, match="already accepted"):
+    with pytest.raises(ConflictError, match="already accepted"):
         accept_review(session=scratch, review_id=review.id, actor="x", reason="again")
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from amigo.consent.service import consent_history, may_contact, record_consent
 from amigo.core.config import PrivacySettings
-from amigo.core.errors import InvalidInputError, NotFoundError
+from amigo.core.errors import ConflictError, InvalidInputError, NotFoundError
 from amigo.events.models import OutboxEvent
 from amigo.privacy.models import PrivacyExport, RequestStatus
 from amigo.privacy.service import (
@@ -229,14 +229,14 @@ def test_steps_must_come_in_order(session: Session) -> None:
     customer = _customer(session)
     request = _file(session, customer, "access")
 
-    with pytest.raises(InvalidInputError, match="is received: it cannot be approved"):
+    with pytest.raises(ConflictError, match="is received: it cannot be approved"):
         approve_request(
             session=session, request_id=request, actor="dpo", role="dpo", now=NOW, settings=SETTINGS
         )
     reject_request(
         session=session, request_id=request, actor="dpo", role="dpo", reason="unfounded", now=NOW
     )
-    with pytest.raises(InvalidInputError, match="is rejected"):
+    with pytest.raises(ConflictError, match="is rejected"):
         verify_identity(
             session=session, request_id=request, actor="dpo", role="dpo", method="ID", now=NOW
         )

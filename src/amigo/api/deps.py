@@ -52,10 +52,16 @@ def get_reader(
     )
 
 
+def for_purpose(reader: Reader, default: str) -> Reader:
+    """Return the reader with the route's own purpose when the caller named none."""
+    return reader if reader.purpose != "api" else Reader(reader.actor, reader.role, default)
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-# scope="function": the commit happens before the response leaves, so a client that
-# got its 200 reads its own write, and a failed commit is answered as an error.
+# scope="function": committed when the route returns, before the response is sent. With the
+# default ("request") the commit ran after the response went out: a client could read its own
+# write stale, and a failed commit would follow a 2xx already sent.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 CallerDep = Annotated[Caller, Depends(current_caller)]
 ReaderDep = Annotated[Reader, Depends(get_reader)]

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from amigo.api.routers import customers, oauth, tracking, webhooks
+from amigo.api.routers import (
+    activity,
+    catalog,
+    consents,
+    customers,
+    identity,
+    oauth,
+    quality,
+    subject_requests,
+    tracking,
+    webhooks,
+)
 from amigo.api.strict import reject_unknown_query_parameters
 from amigo.web.views import router as public_pages
 
@@ -12,6 +23,12 @@ from amigo.web.views import router as public_pages
 API_ROUTERS: tuple[APIRouter, ...] = (
     oauth.router,
     customers.router,
+    activity.router,
+    consents.router,
+    identity.router,
+    catalog.router,
+    subject_requests.router,
+    quality.router,
     webhooks.router,
     tracking.router,
 )

@@ -38,3 +38,18 @@ class CurrentConsent(BaseModel):
     allows_contact: bool
     since: datetime | None
     decided_by: list[int]
+
+
+class RecordedConsent(BaseModel):
+    """A statement just appended to the ledger, and the purpose's effective state after it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    statement_id: int
+    customer_id: int  # the active profile the statement counts for
+    state: CurrentConsent
+
+
+# The personal fields each read model shows, named in the audit log of reads.
+CONSENT_STATE_FIELDS = ("consents",)
+CONSENT_HISTORY_FIELDS = ("consents", "consent_proofs")

@@ -34,7 +34,7 @@ from sqlalchemy import (
 
 from amigo.consent.service import project_consents
 from amigo.core.db import JSONType, UTCDateTime, table_of
-from amigo.core.errors import InvalidInputError, NotFoundError
+from amigo.core.errors import ConflictError, InvalidInputError, NotFoundError
 from amigo.core.sql import (
     bulk_insert,
     insert_ignore,
@@ -591,9 +591,10 @@ def unmerge(connection: Connection, merge_event_id: int, context: MergeContext) 
     if event is None:
         raise NotFoundError(f"no merge event {merge_event_id}")
     if event.unmerged_at is not None:
-        raise InvalidInputError(
+        raise ConflictError(
             f"merge {merge_event_id} was already undone on {event.unmerged_at:%Y-%m-%d %H:%M} "
-            f"by {event.unmerged_by}"
+            f"by {event.unmerged_by}",
+            code="already_unmerged",
         )
     holder = holder_of(connection, event.survivor_id)
     erased = connection.scalar(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from amigo.core.clock import utcnow
 from amigo.core.config import IdentitySettings, get_settings
 from amigo.core.db import table_of
-from amigo.core.errors import InvalidInputError, NotFoundError
+from amigo.core.errors import ConflictError, InvalidInputError, NotFoundError
 from amigo.core.sql import insert_returning_ids
 from amigo.identity.incremental import IncrementalOutcome, resolve_links
 from amigo.identity.matching import MatchingError, PairScorer, TrainedModel, train_model
@@ -47,6 +47,7 @@ from amigo.identity.resolution import (
     refresh_missing_snapshots,
     resolve_batch,
 )
+from amigo.identity.schemas import REVIEW_FIELDS, FieldComparison, ReviewItem, ReviewRecord
 from amigo.profiles.models import CustomerStatus, GoldenCustomer
 
 models_table = table_of(MatchModel)
@@ -331,8 +332,9 @@ def merge_profiles(
     connection = session.connection()
     survivor, merged = holder_of(connection, survivor_id), holder_of(connection, merged_id)
     if survivor == merged:
-        raise InvalidInputError(
-            f"profiles {survivor_id} and {merged_id} are already one profile ({survivor})"
+        raise ConflictError(
+            f"profiles {survivor_id} and {merged_id} are already one profile ({survivor})",
+            code="already_merged",
         )
     now = utcnow()
     run_id = _start_run(session, RunKind.MANUAL if rule == "manual" else RunKind.REVIEW, actor, now)
@@ -368,6 +370,8 @@ def unmerge_profiles(
 
 def merge_history(*, session: Session, customer_id: int) -> list[MergeEvent]:
     """Return the merges into or out of a profile, oldest first."""
+    if session.get(GoldenCustomer, customer_id) is None:
+        raise NotFoundError(f"no golden customer with id {customer_id}")
     return list(
         session.scalars(
             select(MergeEvent)
@@ -427,6 +431,50 @@ def review_sides(*, session: Session, review: MatchReview) -> tuple[ReviewSide, 
     return sides[0], sides[1]
 
 
+def describe_review(*, session: Session, review: MatchReview) -> ReviewItem:
+    """Return a review item with both records, field by field, as the API shows it."""
+    left, right = review_sides(session=session, review=review)
+    fields = []
+    for name in REVIEW_FIELDS:
+        a, b = (_shown(getattr(side.link, name)) for side in (left, right))
+        fields.append(FieldComparison(field=name, left=a, right=b, same=a is not None and a == b))
+    return ReviewItem(
+        id=review.id,
+        status=review.status.value,
+        probability=review.probability,
+        match_weight=review.match_weight,
+        rule=review.rule,
+        reasons=list(review.reasons),
+        levels=dict(review.comparison),
+        model_version=review.model_version,
+        created_at=review.created_at,
+        left=_record(left),
+        right=_record(right),
+        fields=fields,
+    )
+
+
+def _shown(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _record(side: ReviewSide) -> ReviewRecord:
+    return ReviewRecord(
+        link_id=side.link.id,
+        source_system=side.link.source_system.value,
+        source_id=side.link.source_id,
+        profile_id=side.profile.id,
+    )
+
+
+def get_merge_event(*, session: Session, merge_event_id: int) -> MergeEvent:
+    """Return a merge event, or a clear error."""
+    event = session.get(MergeEvent, merge_event_id)
+    if event is None:
+        raise NotFoundError(f"no merge event {merge_event_id}")
+    return event
+
+
 def get_review(*, session: Session, review_id: int) -> MatchReview:
     """Return a review item, or a clear error."""
     review = session.get(MatchReview, review_id)
@@ -438,9 +486,10 @@ def get_review(*, session: Session, review_id: int) -> MatchReview:
 def _pending(session: Session, review_id: int) -> MatchReview:
     review = get_review(session=session, review_id=review_id)
     if review.status != ReviewStatus.PENDING:
-        raise InvalidInputError(
+        raise ConflictError(
             f"review item {review_id} is already {review.status}"
-            + (f" (by {review.decided_by})" if review.decided_by else "")
+            + (f" (by {review.decided_by})" if review.decided_by else ""),
+            code="already_decided",
         )
     return review
 
@@ -458,8 +507,9 @@ def accept_review(*, session: Session, review_id: int, actor: str, reason: str |
     left, right = review_sides(session=session, review=review)
     now = utcnow()
     if left.profile.id == right.profile.id:
-        raise InvalidInputError(
-            f"review item {review_id}: both records are already in profile {left.profile.id}"
+        raise ConflictError(
+            f"review item {review_id}: both records are already in profile {left.profile.id}",
+            code="already_merged",
         )
     survivor, merged = sorted((left.profile.id, right.profile.id))
     event_id = merge_profiles(
@@ -489,9 +539,10 @@ def reject_review(*, session: Session, review_id: int, actor: str, reason: str |
     review = _pending(session, review_id)
     left, right = review_sides(session=session, review=review)
     if left.profile.id == right.profile.id:
-        raise InvalidInputError(
+        raise ConflictError(
             f"review item {review_id}: both records are already in profile {left.profile.id}; "
-            "unmerge it instead (amigo identity unmerge)"
+            "unmerge it instead (amigo identity unmerge)",
+            code="already_merged",
         )
     connection = session.connection()
     side = {
@@ -532,6 +583,8 @@ __all__ = [
     "accept_review",
     "active_model",
     "changed_links",
+    "describe_review",
+    "get_merge_event",
     "get_model",
     "get_review",
     "merge_history",

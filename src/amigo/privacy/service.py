@@ -9,7 +9,7 @@ second approver, another person, DPO or admin.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from amigo.consent.service import held_profiles, holder_of
 from amigo.core.config import PrivacySettings
-from amigo.core.errors import AmigoError, InvalidInputError, NotFoundError
+from amigo.core.errors import AmigoError, ConflictError, InvalidInputError, NotFoundError
 from amigo.core.roles import Role
 from amigo.events.service import DomainEvent, emit_events
 from amigo.privacy.deadlines import due_date, extended_due_date, latest_due_date
@@ -30,6 +30,7 @@ from amigo.privacy.models import (
     SubjectRequest,
     SubjectRequestStep,
 )
+from amigo.privacy.schemas import SubjectRequestStepView, SubjectRequestView
 from amigo.profiles.models import CustomerStatus, GoldenCustomer, Order
 
 _FILERS = frozenset({Role.DPO, Role.INTEGRATION})
@@ -37,11 +38,10 @@ _HANDLERS = frozenset({Role.DPO})
 _SECOND_APPROVERS = frozenset({Role.DPO, Role.ADMIN})
 
 
-class DuplicateRequestError(AmigoError):
+class DuplicateRequestError(ConflictError):
     """The same person already has an open request of that type."""
 
     code = "duplicate_request"
-    http_status = 409
 
 
 class ForbiddenError(AmigoError):
@@ -138,7 +138,7 @@ def _step(
 
 def _expect(request: SubjectRequest, *statuses: RequestStatus, step: str) -> None:
     if request.status not in statuses:
-        raise InvalidInputError(
+        raise ConflictError(
             f"{reference(request)} is {request.status.value}: it cannot be {step} "
             f"(it must be {' or '.join(s.value for s in statuses)})",
             code="wrong_status",
@@ -430,4 +430,33 @@ def is_restricted(*, session: Session, customer_id: int) -> bool:
             .select_from(ProcessingRestriction)
             .where(ProcessingRestriction.customer_id.in_(held))
         )
+    )
+
+
+def request_view(
+    *,
+    request: SubjectRequest,
+    now: datetime,
+    steps: Sequence[SubjectRequestStep] | None = None,
+) -> SubjectRequestView:
+    """Return a request as the API shows it, with its steps if given."""
+    return SubjectRequestView(
+        id=request.id,
+        reference=reference(request),
+        type=request.type.value,
+        status=request.status.value,
+        customer_id=request.customer_id,
+        channel=request.channel,
+        received_at=request.received_at,
+        due_at=request.due_at,
+        overdue=request.status in OPEN_STATUSES and request.due_at < now,
+        extension_reason=request.extension_reason,
+        details=request.details,
+        rejection_reason=request.rejection_reason,
+        result=request.result,
+        created_by=request.created_by,
+        updated_at=request.updated_at,
+        steps=None
+        if steps is None
+        else [SubjectRequestStepView.model_validate(step) for step in steps],
     )

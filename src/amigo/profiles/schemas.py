@@ -59,6 +59,7 @@ class OrderLineView(_ReadModel):
 
 class OrderView(_ReadModel):
     id: int
+    customer_id: int | None
     source_system: str
     source_order_id: str
     channel: str
@@ -81,6 +82,7 @@ class ConsentView(_ReadModel):
 
 
 class InteractionView(_ReadModel):
+    id: int
     type: str
     channel: str
     occurred_at: datetime
@@ -132,8 +134,50 @@ class CustomerSummary(_ReadModel):
     tier: str
 
 
+class StoreView(_ReadModel):
+    """A store, with its contact details and manager."""
+
+    id: str
+    name: str
+    address_line1: str | None
+    address_line2: str | None
+    postal_code: str | None
+    city: str | None
+    country: str | None
+    phone: str | None
+    email: str | None
+    opening_hours: str | None
+    manager_associate_id: str | None
+    region: str
+    timezone: str
+
+
+class AssociateView(_ReadModel):
+    """A sales associate (staff, not a customer)."""
+
+    id: str
+    first_name: str | None
+    last_name: str | None
+    store_id: str | None
+    active: bool
+
+
+class ProductView(_ReadModel):
+    """A catalogue item."""
+
+    sku: str
+    name: str
+    category: str | None
+    collection: str | None
+    season: str | None
+    price_cents: int | None
+    currency: str | None
+
+
 # The personal fields each read model shows, named in the audit log of reads.
 SUMMARY_FIELDS = ("first_name", "last_name", "email", "phone", "city")
+ORDER_FIELDS = ("orders", "order_lines")
+INTERACTION_FIELDS = ("interactions",)
 CLIENT_360_FIELDS = (
     "first_name",
     "last_name",

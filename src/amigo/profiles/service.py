@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, and_, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from amigo.consent.service import current_consents
@@ -24,19 +25,23 @@ from amigo.profiles.models import (
     Interaction,
     Order,
     OrderLine,
+    Product,
     SalesAssociate,
     Store,
 )
 from amigo.profiles.schemas import (
     AssociateLinkView,
+    AssociateView,
     Client360,
     ConsentView,
     GoldenProfile,
     InteractionView,
     OrderLineView,
     OrderView,
+    ProductView,
     SourceRecordView,
     StoreLinkView,
+    StoreView,
 )
 from amigo.quality.emails import email_match_key, normalize_email
 from amigo.quality.names import normalize_name
@@ -177,14 +182,7 @@ def client_360(
             .limit(recent_orders)
         )
     )
-    lines_by_order: dict[int, list[OrderLineView]] = {}
-    if orders:
-        for line in session.scalars(
-            select(OrderLine)
-            .where(OrderLine.order_id.in_([o.id for o in orders]))
-            .order_by(OrderLine.order_id, OrderLine.line_number)
-        ):
-            lines_by_order.setdefault(line.order_id, []).append(OrderLineView.model_validate(line))
+    order_views = _with_lines(session, orders)
     totals = session.execute(
         select(Order.currency, func.count(), func.sum(Order.total_cents))
         .where(Order.customer_id == customer_id, Order.status != "cancelled")
@@ -227,12 +225,7 @@ def client_360(
     return Client360(
         profile=GoldenProfile.model_validate(customer),
         sources=sources,
-        orders=[
-            OrderView.model_validate(order).model_copy(
-                update={"lines": lines_by_order.get(order.id, [])}
-            )
-            for order in orders
-        ],
+        orders=order_views,
         order_count=order_count,
         lifetime_value_cents={currency: int(total or 0) for currency, _, total in totals},
         consents=[ConsentView.model_validate(c) for c in consents],
@@ -473,12 +466,173 @@ def attach_interactions(
     return {c: n for c, n in attached.items() if n}
 
 
+def _with_lines(session: Session, orders: Sequence[Order]) -> list[OrderView]:
+    """Return the orders' views with their lines, read in one query."""
+    lines_by_order: dict[int, list[OrderLineView]] = {}
+    if orders:
+        for line in session.scalars(
+            select(OrderLine)
+            .where(OrderLine.order_id.in_([o.id for o in orders]))
+            .order_by(OrderLine.order_id, OrderLine.line_number)
+        ):
+            lines_by_order.setdefault(line.order_id, []).append(OrderLineView.model_validate(line))
+    return [
+        OrderView.model_validate(order).model_copy(
+            update={"lines": lines_by_order.get(order.id, [])}
+        )
+        for order in orders
+    ]
+
+
+def _existing_customer(session: Session, customer_id: int) -> GoldenCustomer:
+    customer = session.get(GoldenCustomer, customer_id)
+    if customer is None:
+        raise NotFoundError(f"no golden customer with id {customer_id}")
+    return customer
+
+
+def _before(at_column: Any, id_column: Any, before: tuple[datetime, int] | None) -> Any:
+    """Return the keyset condition "older than (at, id)", or true for the first page."""
+    if before is None:
+        return true()
+    at, row_id = before
+    return or_(at_column < at, and_(at_column == at, id_column < row_id))
+
+
+def customer_orders(
+    *,
+    session: Session,
+    customer_id: int,
+    before: tuple[datetime, int] | None = None,
+    limit: int = 20,
+) -> list[OrderView]:
+    """Return a customer's orders with their lines, newest first, older than ``before``.
+
+    Keyset pagination on (ordered_at, id): no order is shown twice or skipped
+    while new ones arrive between pages.
+    """
+    _existing_customer(session, customer_id)
+    orders = session.scalars(
+        select(Order)
+        .where(Order.customer_id == customer_id, _before(Order.ordered_at, Order.id, before))
+        .order_by(Order.ordered_at.desc(), Order.id.desc())
+        .limit(limit)
+    ).all()
+    return _with_lines(session, orders)
+
+
+def get_order(*, session: Session, order_id: int) -> OrderView:
+    """Return one order with its lines."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFoundError(f"no order with id {order_id}")
+    return _with_lines(session, [order])[0]
+
+
+def customer_interactions(
+    *,
+    session: Session,
+    customer_id: int,
+    before: tuple[datetime, int] | None = None,
+    limit: int = 20,
+) -> list[InteractionView]:
+    """Return a customer's interactions, newest first, older than ``before`` (keyset)."""
+    _existing_customer(session, customer_id)
+    found = session.scalars(
+        select(Interaction)
+        .where(
+            Interaction.customer_id == customer_id,
+            _before(Interaction.occurred_at, Interaction.id, before),
+        )
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(limit)
+    )
+    return [InteractionView.model_validate(i) for i in found]
+
+
+# ---------------------------------------------------------------- the catalog
+
+
+def list_stores(*, session: Session) -> list[StoreView]:
+    """Return every store, by id."""
+    return [StoreView.model_validate(s) for s in session.scalars(select(Store).order_by(Store.id))]
+
+
+def get_store(*, session: Session, store_id: str) -> StoreView:
+    """Return one store."""
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFoundError(f"no store {store_id!r}")
+    return StoreView.model_validate(store)
+
+
+def list_associates(
+    *,
+    session: Session,
+    store_id: str | None = None,
+    after_id: str | None = None,
+    limit: int = 50,
+) -> list[AssociateView]:
+    """Return sales associates by id, of one store if given (NotFoundError for no such store)."""
+    query = select(SalesAssociate)
+    if store_id is not None:
+        get_store(session=session, store_id=store_id)
+        query = query.where(SalesAssociate.store_id == store_id)
+    if after_id is not None:
+        query = query.where(SalesAssociate.id > after_id)
+    found = session.scalars(query.order_by(SalesAssociate.id).limit(limit))
+    return [AssociateView.model_validate(a) for a in found]
+
+
+def get_associate(*, session: Session, associate_id: str) -> AssociateView:
+    """Return one sales associate."""
+    associate = session.get(SalesAssociate, associate_id)
+    if associate is None:
+        raise NotFoundError(f"no sales associate {associate_id!r}")
+    return AssociateView.model_validate(associate)
+
+
+def list_products(
+    *,
+    session: Session,
+    sku: str | None = None,
+    after_sku: str | None = None,
+    limit: int = 50,
+) -> list[ProductView]:
+    """Return products by SKU, those whose SKU starts with ``sku`` if given, after ``after_sku``."""
+    query = select(Product)
+    if sku is not None:
+        query = query.where(Product.sku.startswith(sku.strip().upper(), autoescape=True))
+    if after_sku is not None:
+        query = query.where(Product.sku > after_sku)
+    found = session.scalars(query.order_by(Product.sku).limit(limit))
+    return [ProductView.model_validate(p) for p in found]
+
+
+def get_product(*, session: Session, sku: str) -> ProductView:
+    """Return one product by SKU."""
+    product = session.get(Product, sku)
+    if product is None:
+        raise NotFoundError(f"no product with SKU {sku!r}")
+    return ProductView.model_validate(product)
+
+
 __all__ = [
     "CustomerLookup",
     "Located",
     "attach_interactions",
     "client_360",
+    "customer_interactions",
+    "customer_orders",
     "find_customers",
+    "get_associate",
+    "get_order",
+    "get_product",
+    "get_store",
+    "list_associates",
+    "list_products",
+    "list_stores",
     "locate_customers",
     "record_interactions",
+    "search_customers",
 ]

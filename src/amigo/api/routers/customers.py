@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from amigo.api.deps import ReaderDep, SessionDep
+from amigo.api.deps import ReaderDep, SessionDep, for_purpose
 from amigo.api.errors import COMMON_ERRORS
+from amigo.api.fields import PLAIN_TEXT
 from amigo.api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, next_cursor
 from amigo.api.security import requires
-from amigo.core.audit import Reader, record_reads
+from amigo.core.audit import record_reads
 from amigo.core.clock import utcnow
 from amigo.core.roles import Permission
 from amigo.profiles.schemas import (
@@ -23,11 +24,7 @@ from amigo.profiles.service import client_360, search_customers
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=COMMON_ERRORS)
 CustomerId = Annotated[int, Path(ge=1, le=2**62, description="Golden profile id")]
-_Text = Annotated[str | None, Query(min_length=1, max_length=320)]
-
-
-def _purpose(reader: Reader, default: str) -> Reader:
-    return reader if reader.purpose != "api" else Reader(reader.actor, reader.role, default)
+_Text = Annotated[str | None, Query(min_length=1, max_length=320, pattern=PLAIN_TEXT)]
 
 
 @router.get(
@@ -58,7 +55,7 @@ def search(
     ids = [customer.id for customer in found]
     record_reads(
         session=session,
-        reader=_purpose(reader, "customer_search"),
+        reader=for_purpose(reader, "customer_search"),
         subject_ids=ids,
         fields=SUMMARY_FIELDS,
         action="GET /v1/customers",
@@ -91,7 +88,7 @@ def get_client_360(
     )
     record_reads(
         session=session,
-        reader=_purpose(reader, "client_360"),
+        reader=for_purpose(reader, "client_360"),
         subject_ids=[customer_id],
         fields=CLIENT_360_FIELDS,
         action="GET /v1/customers/{id}",
