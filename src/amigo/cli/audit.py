@@ -29,7 +29,9 @@ def show_command(
             subject_id = found[0].id if found else None
         rows = reads_of(session=session, subject_id=subject_id, limit=limit) if subject_id else []
         table = Table(title=f"{len(rows)} reads of profile {subject_id or subject} (newest first)")
-        for column in ("time (UTC)", "actor", "role", "purpose", "action", "fields"):
+        for column in ("time (UTC)", "actor", "role"):
+            table.add_column(column, no_wrap=True)
+        for column in ("purpose", "action", "fields"):
             table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(

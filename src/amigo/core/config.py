@@ -178,10 +178,11 @@ class EventSettings(BaseSettings):
         description="Outbox rows the relay publishes per transaction.",
     )
     relay_idle_seconds: float = Field(
-        default=1.0,
+        default=0.1,
         gt=0,
         le=60,
-        description="How long a running relay waits before looking again at an empty outbox.",
+        description="How long a running relay waits before looking again at an empty outbox "
+        "(on PostgreSQL a committed event wakes it at once; SQLite relies on this poll).",
     )
     webhook_attempts: int = Field(
         default=5,

@@ -38,8 +38,9 @@ class Permission(enum.StrEnum):
 _EVERY = frozenset(Permission)
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
-    # The admin runs the platform but does not handle subject requests: that is the DPO's.
-    Role.ADMIN: _EVERY - {Permission.HANDLE_SUBJECT_REQUESTS},
+    # The admin runs the platform but neither files nor handles subject requests: the DPO
+    # does (and integrations file the ones their systems receive), as privacy/service.py rules.
+    Role.ADMIN: _EVERY - {Permission.HANDLE_SUBJECT_REQUESTS, Permission.FILE_SUBJECT_REQUESTS},
     Role.MARKETER: frozenset(
         {
             Permission.READ_PROFILES,

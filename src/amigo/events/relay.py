@@ -20,12 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import psycopg
 from sqlalchemy import Connection, Engine, func, select, update
 
 from amigo.core.clock import utcnow
 from amigo.core.sql import is_one_of
 from amigo.events.bus import Bus, BusError
-from amigo.events.service import outbox, to_cloudevent
+from amigo.events.service import OUTBOX_CHANNEL, outbox, to_cloudevent
 
 
 @dataclass
@@ -73,6 +74,44 @@ def relay_batch(engine: Engine, bus: Bus, *, batch_size: int) -> tuple[int, int]
     return len(rows), duplicates
 
 
+class OutboxWaker:
+    """Wait for new outbox rows: on PostgreSQL a NOTIFY wakes the relay as the writer commits.
+
+    Elsewhere (SQLite), and should the listening connection fail, it waits the
+    poll interval. Either way a wake-up only means "look again": the outbox
+    is the truth, so a missed notification costs at most one interval.
+    """
+
+    def __init__(self, engine: Engine, stop: threading.Event) -> None:
+        self._stop = stop
+        self._listener: psycopg.Connection[tuple[object, ...]] | None = None
+        if engine.dialect.name == "postgresql":
+            url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            try:
+                self._listener = psycopg.connect(url, autocommit=True)
+                self._listener.execute(f"LISTEN {OUTBOX_CHANNEL}")
+            except psycopg.Error:
+                self._listener = None
+
+    def wait(self, seconds: float) -> None:
+        """Return when a writer committed new events, the stop is set, or after ``seconds``."""
+        if self._listener is None:
+            self._stop.wait(seconds)
+            return
+        try:
+            for _ in self._listener.notifies(timeout=seconds, stop_after=1):
+                pass
+        except psycopg.Error:
+            self.close()
+            self._stop.wait(seconds)
+
+    def close(self) -> None:
+        """Stop listening."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+
 def run_relay(
     engine: Engine,
     bus: Bus,
@@ -91,25 +130,30 @@ def run_relay(
     """
     stop = stop or threading.Event()
     stats = RelayStats()
-    while not stop.is_set():
-        try:
-            published, duplicates = relay_batch(engine, bus, batch_size=batch_size)
-        except BusError as error:
-            if once:
-                raise
-            stats.errors += 1
-            if on_error:
-                on_error(error)
-            stop.wait(idle_seconds)
-            continue
-        if published:
-            stats.published += published
-            stats.duplicates += duplicates
-            stats.batches += 1
-            if on_batch:
-                on_batch(stats, published)
-            continue
-        if once:
-            break
-        stop.wait(idle_seconds)
+    waker = OutboxWaker(engine, stop) if not once else None
+    try:
+        while not stop.is_set():
+            try:
+                published, duplicates = relay_batch(engine, bus, batch_size=batch_size)
+            except BusError as error:
+                if once:
+                    raise
+                stats.errors += 1
+                if on_error:
+                    on_error(error)
+                stop.wait(idle_seconds)
+                continue
+            if published:
+                stats.published += published
+                stats.duplicates += duplicates
+                stats.batches += 1
+                if on_batch:
+                    on_batch(stats, published)
+                continue
+            if waker is None:
+                break
+            waker.wait(idle_seconds)
+    finally:
+        if waker is not None:
+            waker.close()
     return stats
