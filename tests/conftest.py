@@ -79,6 +79,9 @@ class DatabaseFactory:
         engine = make_engine(url)
         if migrate:
             upgrade(engine)
+        # Release the pooled connection now: a session creates many databases and
+        # PostgreSQL allows 100 connections in all (two workers, other suites).
+        engine.dispose()
         self._created.append((name, engine))
         return url
 

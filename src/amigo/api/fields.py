@@ -8,9 +8,10 @@ pattern turns it into a 422 before any route runs.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConstraints
 
 PLAIN_TEXT = r"^[^\x00]*$"  # also for Query(pattern=...) and Path(pattern=...)
 
@@ -29,7 +30,25 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("the time is out of range once in UTC") from None
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+def _time_text(value: object) -> object:
+    # Pydantic would read a number as seconds since 1970: the schema promises ISO 8601 text.
+    if not isinstance(value, str | datetime):
+        raise ValueError("a time is written as ISO 8601 text with its offset")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_time_text), AfterValidator(_in_utc)]
 """A time with its offset (ISO 8601), converted to UTC."""
 
-__all__ = ["PLAIN_TEXT", "Code", "Instant", "Line", "Note"]
+
+def _address_text(value: object) -> object:
+    # Pydantic would read false or 0 as the address 0.0.0.0: only text is an address here.
+    if not isinstance(value, str | IPv4Address | IPv6Address):
+        raise ValueError("an IP address is written as text, e.g. 192.0.2.10 or 2001:db8::1")
+    return value
+
+
+IpAddress = Annotated[IPv4Address | IPv6Address, BeforeValidator(_address_text)]
+"""An IPv4 or IPv6 address, as text."""
+
+__all__ = ["PLAIN_TEXT", "Code", "Instant", "IpAddress", "Line", "Note"]

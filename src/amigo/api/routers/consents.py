@@ -6,7 +6,6 @@ Reads are audit-logged; a statement goes through the ledger's one action
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
@@ -14,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from amigo.api.deps import CallerDep, ReaderDep, SessionDep, for_purpose
 from amigo.api.errors import COMMON_ERRORS
-from amigo.api.fields import Code, Instant, Line
+from amigo.api.fields import Code, Instant, IpAddress, Line
 from amigo.api.security import requires
 from amigo.consent.models import ConsentPurpose
 from amigo.consent.schemas import (
@@ -40,7 +39,7 @@ class ProofIn(BaseModel):
 
     store_id: Code | None = None
     associate_id: Code | None = None
-    ip: IPv4Address | IPv6Address | None = None
+    ip: IpAddress | None = None
     user_agent: Line | None = None
 
 

@@ -102,8 +102,8 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 _ID: dict[str, Any] = {"type": ["string", "number"], "description": "numbers taken as text"}
 _OBJECT: dict[str, Any] = {"type": "object"}
 _TIME: dict[str, Any] = {
-    "anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}],
-    "description": "ISO 8601 with offset; empty means absent",
+    "anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}, {"type": "null"}],
+    "description": "ISO 8601 with offset; empty or null means absent",
 }
 
 
