@@ -36,6 +36,11 @@ demo: install
 	@echo "  $(BIN)/amigo consent show cegid:MIL01000012       # consent per purpose, the ledger behind it with proofs"
 	@echo "  $(BIN)/amigo serve & $(BIN)/amigo consent link cegid:MIL01000012   # the preference center in a browser"
 	@echo "  $(BIN)/amigo privacy retention                    # who is past 3 years without purchase or contact (dry run)"
+	@echo "  $(BIN)/amigo clients create --name tablets --role sales_associate   # an API client; then"
+	@echo "  curl -s -d grant_type=client_credentials -u ID:SECRET http://127.0.0.1:8000/v1/oauth/token"
+	@echo "  curl -s -H 'Authorization: Bearer TOKEN' 'http://127.0.0.1:8000/v1/customers?last_name=Martin'"
+	@echo "  $(BIN)/amigo sources create --name web            # a write key for the Segment / RudderStack SDKs"
+	@echo "  $(BIN)/amigo events relay                         # publish the outbox's events (AMIGO_BUS_URL=nats://... for NATS)"
 	@echo "  $(BIN)/amigo load demo-data                       # idempotent: nothing changes the second time"
 	@echo "  $(BIN)/amigo --help"
 
