@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -25,6 +26,32 @@ def secret_from(setting: SecretStr | None, path: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
+def create_key_file(path: Path, text: str) -> bool:
+    """Write a new key file readable by its owner only; return False if one already exists.
+
+    The text goes to a temporary file first and is linked into place: a process
+    that starts at the same time sees either no file or the whole key, never an
+    empty one, and two processes cannot both install a different key.
+    """
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o600)  # mkstemp creates 0600 already: say it, whatever the umask
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        os.unlink(temporary)
+
+
 class LazySecret:
     """A secret read (or its key file created) on first use, not when the app is built."""
 
@@ -41,4 +68,4 @@ class LazySecret:
         return self._value
 
 
-__all__ = ["LazySecret", "secret_from"]
+__all__ = ["LazySecret", "create_key_file", "secret_from"]
