@@ -40,6 +40,14 @@ GOLDEN_PROFILES = 1_746_235  # one per source customer record on a first load
 SOURCE_CUSTOMERS = 1_756_897  # cegid 742,004 + shopify 690,646 + web forms 324,247
 SHOPIFY_ORDERS = 1_371_885  # the order payloads that name their buyer (email, addresses)
 ALL_SOURCE_RECORDS = 19_198_846
+REJECTS = 132_591
+# Entities whose payload names a person: rows, average JSON bytes (a 2,000-customer export).
+PAYLOADS = {
+    "cegid customers": (742_004, 400),
+    "shopify customers": (690_646, 1300),
+    "webforms submissions": (324_247, 530),
+    "shopify orders": (SHOPIFY_ORDERS, 1800),
+}
 LOAD_SECONDS = 896.1
 TARGET_SECONDS = 900.0
 LOAD_WORKERS = 2  # the customer files load as two parts side by side on the two cores
@@ -58,8 +66,6 @@ def _values(count: int) -> dict[str, list[str]]:
 
 
 def _payloads(count: int, size: int) -> list[bytes]:
-    # A source customer payload is JSON of about this size (6.1 GB over 19.2 M rows: ~320 B;
-    # a Shopify customer or order with its addresses is nearer 1-2 KB).
     filler = "x" * max(0, size - 80)
     return [
         orjson.dumps({"id": n, "email": f"p{n}@example.org", "note": filler}) for n in range(count)
@@ -141,12 +147,44 @@ def _measure_payloads(
     crypto: FieldCrypto, count: int, repeat: int, results: dict[str, float]
 ) -> None:
     field = "source_record.payload"
-    for size in (320, 1500):
+    for size in sorted({size for _, size in PAYLOADS.values()}):
         payloads = _payloads(max(count // 4, 1000), size)
         ns, sealed = _timed(partial(crypto.cipher.encrypt_bytes, field=field), payloads, repeat)
         _report(results, f"payload_encrypt_{size}", ns, f"payload_encrypt bytes={size}")
         ns, _ = _timed(partial(crypto.cipher.decrypt_bytes, field=field), sealed, repeat)
         _report(results, f"payload_decrypt_{size}", ns, f"payload_decrypt bytes={size}")
+
+
+def _measure_grouped(
+    crypto: FieldCrypto, count: int, repeat: int, results: dict[str, float]
+) -> None:
+    # The alternative for a row whose identifiers are always read together (an
+    # identity link's snapshot): one sealed JSON object instead of one value each.
+    values = _values(count)
+    rows = [
+        {
+            "email": values["email"][n],
+            "email_match_key": values["email"][n],
+            "phone": values["phone"][n],
+            "birth_date": values["birth_date"][n],
+            "address_line1": values["address_line1"][n],
+            "address_line2": None,
+            "distinct_local_part": values["email"][n].split("@")[0],
+        }
+        for n in range(count)
+    ]
+    field = "identity_link.sealed"
+
+    def seal(row: dict[str, Any]) -> bytes:
+        return crypto.cipher.encrypt_bytes(orjson.dumps(row), field=field)
+
+    def unseal(blob: bytes) -> Any:
+        return orjson.loads(crypto.cipher.decrypt_bytes(blob, field=field))
+
+    ns, sealed = _timed(seal, rows, repeat)
+    _report(results, "group_encrypt", ns, f"group_encrypt fields=7 bytes={len(sealed[0])}")
+    ns, _ = _timed(unseal, sealed, repeat)
+    _report(results, "group_decrypt", ns, "group_decrypt fields=7")
 
 
 def measure(count: int, repeat: int) -> dict[str, float]:
@@ -158,38 +196,58 @@ def measure(count: int, repeat: int) -> dict[str, float]:
     _measure_fields(crypto, count, repeat, results)
     _measure_types(crypto, count, repeat, results)
     _measure_payloads(crypto, count, repeat, results)
+    _measure_grouped(crypto, count, repeat, results)
     return results
 
 
 def project(results: dict[str, float]) -> None:
-    """Print what the seed volume's load and resolution would pay, in CPU and wall seconds."""
-    fields = ("email", "phone", "address_line1", "birth_date")
-    # Five fields per profile: email, phone, two address lines (line 2 priced as line 1), birth date.
-    per_profile = sum(
-        results["type_bind_sqlite" if f == "email" else f"encrypt_{f}"] for f in fields
-    )
-    per_profile += results["encrypt_address_line1"]
-    # Blind indexes: email and phone on the golden profile and on the source customer's snapshot.
-    per_profile += 2 * (results["index_email"] + results["index_phone"])
-    golden = GOLDEN_PROFILES * per_profile / 1e9
-    customer_payloads = SOURCE_CUSTOMERS * results["payload_encrypt_1500"] / 1e9
-    order_payloads = SHOPIFY_ORDERS * results["payload_encrypt_1500"] / 1e9
-    every_payload = ALL_SOURCE_RECORDS * results["payload_encrypt_320"] / 1e9
-    read_back = SOURCE_CUSTOMERS * sum(results[f"decrypt_{f}"] for f in fields) / 1e9
-    planned = golden + customer_payloads + order_payloads
+    """Print what the seed volume's load and resolution would pay, in CPU and wall seconds.
+
+    The counts are the plan's (docs/encryption.md): five fields of the golden
+    profile and seven of the identity link encrypted, three blind indexes
+    computed per source customer (email, phone, birth date; the profile reuses
+    its record's); the payloads of the entities that name a person.
+    """
+    enc = {
+        "email": results["type_bind_sqlite"],  # through the column type, as the loader will
+        "phone": results["encrypt_phone"],
+        "address": results["encrypt_address_line1"],
+        "birth_date": results["type_bind_date"],
+    }
+    index = (results["index_email"] + results["index_phone"]) / 2
+    # The golden profile takes its email and phone indexes from the record it takes them from.
+    golden = enc["email"] + enc["phone"] + 2 * enc["address"] + enc["birth_date"]
+    # identity_link: email, email match key, phone, birth date, two address lines, local part.
+    link = 2 * enc["email"] + enc["phone"] + 2 * enc["address"] + enc["birth_date"]
+    link += enc["email"] + 3 * index
+    fields = (GOLDEN_PROFILES * golden + SOURCE_CUSTOMERS * link) / 1e9
+    payloads = (
+        sum(count * results[f"payload_encrypt_{size}"] for count, size in PAYLOADS.values())
+        + SHOPIFY_ORDERS * index  # the guest-order contact index
+    ) / 1e9
+    rejects = REJECTS * results["payload_encrypt_400"] / 1e9
+    planned = fields + payloads + rejects
+    every_payload = ALL_SOURCE_RECORDS * results["payload_encrypt_400"] / 1e9
+    read_back = SOURCE_CUSTOMERS * 5 * results["decrypt_email"] / 1e9
     print(
-        f"projection golden_fields_cpu_s={golden:.1f} customer_payloads_cpu_s={customer_payloads:.1f} "
-        f"shopify_order_payloads_cpu_s={order_payloads:.1f} planned_cpu_s={planned:.1f} "
+        f"projection fields_cpu_s={fields:.1f} payloads_cpu_s={payloads:.1f} "
+        f"rejects_cpu_s={rejects:.1f} planned_cpu_s={planned:.1f} "
         f"planned_wall_s={planned / LOAD_WORKERS:.1f}"
     )
     print(
-        f"projection every_payload_cpu_s={every_payload:.1f} "
-        f"resolution_decrypt_cpu_s={read_back:.1f}"
+        f"projection all_19.2M_payloads_instead_cpu_s={every_payload:.1f} "
+        f"resolution_read_decrypt_cpu_s={read_back:.1f}"
+    )
+    grouped_link = results["group_encrypt"] + 3 * index
+    grouped = fields - SOURCE_CUSTOMERS * (link - grouped_link) / 1e9
+    print(
+        f"projection link_snapshot_sealed_as_one_cpu_s={grouped:.1f} (instead of {fields:.1f}) "
+        f"planned_wall_s={(grouped + payloads + rejects) / LOAD_WORKERS:.1f}"
     )
     print(
         f"projection load_now_s={LOAD_SECONDS} target_s={TARGET_SECONDS} "
-        f"load_with_encryption_s={LOAD_SECONDS + planned / LOAD_WORKERS:.0f} (wall, 2 workers) "
-        f"to {LOAD_SECONDS + planned:.0f} (if it all fell on one core)"
+        f"load_with_encryption_s={LOAD_SECONDS + planned / LOAD_WORKERS:.0f} (spread over "
+        f"{LOAD_WORKERS} workers) to {LOAD_SECONDS + planned:.0f} (all on one core)"
     )
 
 
