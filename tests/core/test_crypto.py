@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select, text, update
 from sqlalchemy.engine import make_url
@@ -102,6 +104,24 @@ def test_round_trip_of_text_and_bytes(crypto: FieldCrypto) -> None:
     blob = cipher.encrypt_bytes(b'{"email": "a@b.c"}', field="source_record.payload")
     assert blob[:4] == b"\x01\x02k1"
     assert cipher.decrypt_bytes(blob, field="source_record.payload") == b'{"email": "a@b.c"}'
+
+
+_ROUND_TRIP_CIPHER = FieldCipher(KeyRing.parse(f"k1:{new_key()}"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(), data=st.binary(max_size=2000), field=st.text(min_size=1, max_size=40))
+def test_every_value_round_trips_and_only_in_its_field(value: str, data: bytes, field: str) -> None:
+    cipher = _ROUND_TRIP_CIPHER
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return  # lone surrogates: not text a database column stores
+    stored = cipher.encrypt(value, field=field)
+    assert cipher.decrypt(stored, field=field) == value
+    assert cipher.decrypt_bytes(cipher.encrypt_bytes(data, field=field), field=field) == data
+    with pytest.raises(TamperedValueError):
+        cipher.decrypt(stored, field=field + "x")
 
 
 def test_each_encryption_draws_a_new_nonce(crypto: FieldCrypto) -> None:
@@ -446,6 +466,25 @@ def test_rotation_leaves_a_concurrent_write_as_written(
         with engine.connect() as connection:
             email = connection.execute(select(people.c.email).where(people.c.id == 5)).scalar()
     assert email == "new.5@example.org"
+
+
+def test_rotation_needs_a_single_column_key_and_skips_plain_tables(
+    people_engine: tuple[Engine, str], crypto: FieldCrypto
+) -> None:
+    engine, _ = people_engine
+    pairs = Table(
+        "crypto_test_pair",
+        MetaData(),
+        Column("a", Integer, primary_key=True),
+        Column("b", Integer, primary_key=True),
+        Column("secret", EncryptedText("crypto_test_pair.secret")),
+    )
+    with pytest.raises(ValueError, match="single-column primary key"):
+        reencrypt_table(engine, pairs)
+    plain = Table("crypto_test_plain", MetaData(), Column("id", Integer, primary_key=True))
+    stats = reencrypt_table(engine, plain)
+    assert (stats.columns, stats.passes, stats.rows) == ((), 0, 0)
+    assert count_stale(engine, plain) == 0
 
 
 # --- nothing in clear on disk -------------------------------------------------------
