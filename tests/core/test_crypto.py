@@ -33,13 +33,17 @@ from amigo.core.crypto import (
     MalformedValueError,
     TamperedValueError,
     UnknownKeyError,
-    count_stale,
     crypto_from_settings,
     current_crypto,
-    encrypted_columns,
     new_key,
-    reencrypt_table,
     using_crypto,
+)
+from amigo.core.rotation import (
+    count_stale,
+    encrypted_columns,
+    encrypted_tables,
+    reencrypt_table,
+    rotate_keys,
 )
 from amigo.core.sql import bulk_insert
 
@@ -485,6 +489,60 @@ def test_rotation_needs_a_single_column_key_and_skips_plain_tables(
     stats = reencrypt_table(engine, plain)
     assert (stats.columns, stats.passes, stats.rows) == ((), 0, 0)
     assert count_stale(engine, plain) == 0
+
+
+def test_a_rotation_adds_a_key_to_the_file_and_a_serving_process_follows(
+    people_engine: tuple[Engine, str], tmp_path: Path
+) -> None:
+    engine, _ = people_engine
+    settings = EncryptionSettings(
+        key_file=tmp_path / "amigo-encryption.key", index_key_file=tmp_path / "amigo-index.key"
+    )
+    serving = crypto_from_settings(settings)  # the API process, started before the rotation
+    rows = [_person(n, serving.index) for n in range(1, 31)]
+    with using_crypto(serving), engine.begin() as connection:
+        connection.execute(people.insert(), rows)
+    assert encrypted_tables(metadata) == [people]
+    with using_crypto(crypto_from_settings(settings)):  # `amigo keys rotate`, another process
+        report = rotate_keys(engine=engine, metadata=metadata, new_key=True, batch_size=7)
+        assert (report.key_id, report.added, report.remaining) == ("k2", True, 0)
+        assert report.tables[0].values == 3 * 30
+        assert current_crypto().cipher.current_key_id == "k2"
+        again = rotate_keys(engine=engine, metadata=metadata, new_key=True)
+        assert (again.key_id, again.tables[0].values) == ("k3", 3 * 30)
+    assert stat.S_IMODE(settings.key_file.stat().st_mode) == 0o600
+    ring = KeyRing.parse(settings.key_file.read_text(encoding="ascii"))
+    assert list(ring.keys) == ["k3", "k2", "k1"]
+    assert ring.keys["k1"] == serving.cipher.ring.keys["k1"]
+    # The serving process meets a k3 value, reloads the file, and encrypts under k3 from then on.
+    with using_crypto(serving), engine.begin() as connection:
+        read = [
+            dict(r) for r in connection.execute(select(people).order_by(people.c.id)).mappings()
+        ]
+        assert current_crypto().cipher.current_key_id == "k3"
+        connection.execute(update(people).where(people.c.id == 1).values(email="new@example.org"))
+        stored = connection.execute(text("SELECT email FROM crypto_test_person WHERE id = 1"))
+        assert str(stored.scalar_one()).startswith("v1.k3.")
+    assert read == rows
+    from_environment = FieldCrypto(FieldCipher(_ring("k1")), BlindIndex(os.urandom(32)))
+    with (
+        using_crypto(from_environment),
+        pytest.raises(KeyConfigurationError, match="come from AMIGO_ENCRYPTION_KEY"),
+    ):
+        rotate_keys(engine=engine, metadata=metadata, new_key=True)
+
+
+def test_an_unknown_key_without_a_changed_file_still_fails(
+    people_engine: tuple[Engine, str], crypto: FieldCrypto
+) -> None:
+    engine, _ = people_engine
+    stranger = FieldCipher(_ring("k9")).encrypt("x@example.org", field=EMAIL)
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO crypto_test_person (id, email) VALUES (1, :e)"), {"e": stranger}
+        )
+        with pytest.raises(UnknownKeyError, match="key 'k9'"):
+            connection.execute(select(people.c.email)).scalar()
 
 
 # --- nothing in clear on disk -------------------------------------------------------

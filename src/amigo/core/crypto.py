@@ -21,7 +21,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,26 +30,14 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import (
-    ColumnElement,
-    Engine,
-    Table,
-    Text,
-    and_,
-    bindparam,
-    func,
-    or_,
-    select,
-)
-from sqlalchemy import column as sql_column
-from sqlalchemy import table as sql_table
+from sqlalchemy import Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
 from amigo.core.config import EncryptionSettings, get_settings
 from amigo.core.errors import AmigoError
-from amigo.core.keyfile import create_key_file
+from amigo.core.keyfile import create_key_file, key_file_lock, replace_key_file
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # the 96-bit nonce GCM is specified for
@@ -61,6 +49,7 @@ KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 _SEPARATORS = re.compile(r"[\s,]+")
 _ENCRYPTION_INFO = b"amigo/v1/field-encryption"
 _INDEX_INFO = b"amigo/v1/blind-index/"
+_KEY_FILE_HEADER = "# AMIgo field encryption keys, current first. Without them the data is lost.\n"
 
 
 class CryptoError(AmigoError):
@@ -345,6 +334,10 @@ class FieldCrypto:
 
     cipher: FieldCipher
     index: BlindIndex
+    # Where the ring came from in embedded mode, and that file's state when read:
+    # a rotation by another process rewrites it, and this one then reloads it.
+    key_file: Path | None = None
+    key_file_stamp: int = 0
 
 
 def _read_key_file(path: Path, what: str) -> str:
@@ -359,8 +352,7 @@ def load_key_ring(settings: EncryptionSettings) -> KeyRing:
     if settings.key is not None:
         return KeyRing.parse(settings.key.get_secret_value())
     path = Path(settings.key_file)
-    header = "# AMIgo field encryption keys, current first. Without them the data is lost.\n"
-    create_key_file(path, header + KeyRing.parse(f"k1:{new_key()}").dump())
+    create_key_file(path, _KEY_FILE_HEADER + KeyRing.parse(f"k1:{new_key()}").dump())
     return KeyRing.parse(_read_key_file(path, "encryption key"), source=str(path))
 
 
@@ -383,10 +375,21 @@ def crypto_from_settings(settings: EncryptionSettings) -> FieldCrypto:
             "set AMIGO_ENCRYPTION_KEY and AMIGO_ENCRYPTION_INDEX_KEY together (or neither, "
             "for the embedded mode's key files)"
         )
+    ring = load_key_ring(settings)
+    key_file = None if settings.key is not None else Path(settings.key_file)
     return FieldCrypto(
-        cipher=FieldCipher(load_key_ring(settings)),
+        cipher=FieldCipher(ring),
         index=BlindIndex(load_index_key(settings)),
+        key_file=key_file,
+        key_file_stamp=_stamp(key_file) if key_file is not None else 0,
     )
+
+
+def _stamp(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 _configured: FieldCrypto | None = None
@@ -410,6 +413,48 @@ def configure_crypto(crypto: FieldCrypto | None) -> None:
     global _configured  # noqa: PLW0603 - see current_crypto
     with _lock:
         _configured = crypto
+
+
+def add_key(crypto: FieldCrypto) -> FieldCrypto:
+    """Put a new current key first in the embedded mode's key file; return the crypto using it.
+
+    Under a lock and from the file as it is now, so two rotations at once add
+    two keys rather than one overwriting the other's (whose values would be lost).
+    """
+    path = crypto.key_file
+    if path is None:
+        raise KeyConfigurationError(
+            "the keys come from AMIGO_ENCRYPTION_KEY: put a new id:base64 entry first there, "
+            "restart every process, then run `amigo keys rotate` to re-encrypt"
+        )
+    with key_file_lock(path):
+        ring = KeyRing.parse(_read_key_file(path, "encryption key"), source=str(path))
+        ring = ring.with_new_key()
+        replace_key_file(path, _KEY_FILE_HEADER + ring.dump())
+    rotated = replace(crypto, cipher=FieldCipher(ring), key_file_stamp=_stamp(path))
+    configure_crypto(rotated)
+    return rotated
+
+
+def reload_keys_if_changed() -> bool:
+    """Re-read the embedded mode's key file if another process rotated it; say if it did.
+
+    Called when a value names a key the ring lacks: `amigo keys rotate` ran
+    while this process (the API) kept serving.
+    """
+    crypto = current_crypto()
+    if crypto.key_file is None:
+        return False
+    stamp = _stamp(crypto.key_file)
+    if stamp == crypto.key_file_stamp:
+        return False
+    ring = KeyRing.parse(
+        _read_key_file(crypto.key_file, "encryption key"), source=str(crypto.key_file)
+    )
+    with _lock:
+        global _configured  # noqa: PLW0603 - see current_crypto
+        _configured = replace(crypto, cipher=FieldCipher(ring), key_file_stamp=stamp)
+    return ring.keys != crypto.cipher.ring.keys
 
 
 @contextmanager
@@ -450,7 +495,7 @@ _REFUSED_OPERATORS = frozenset(
 )
 
 
-class _Encrypted(TypeDecorator[T]):
+class EncryptedType(TypeDecorator[T]):
     """A column stored encrypted under the process's cipher, bound to its field name."""
 
     impl = Text
@@ -498,10 +543,16 @@ class _Encrypted(TypeDecorator[T]):
         """Decrypt what the database returns."""
         if value is None:
             return None
-        return self._from_text(current_crypto().cipher.decrypt(value, field=self.field))
+        try:
+            text = current_crypto().cipher.decrypt(value, field=self.field)
+        except UnknownKeyError:
+            if not reload_keys_if_changed():
+                raise
+            text = current_crypto().cipher.decrypt(value, field=self.field)
+        return self._from_text(text)
 
 
-class EncryptedText(_Encrypted[str]):
+class EncryptedText(EncryptedType[str]):
     """Text stored encrypted: ``mapped_column(EncryptedText("golden_customer.email"))``."""
 
     cache_ok = True
@@ -513,7 +564,7 @@ class EncryptedText(_Encrypted[str]):
         return text
 
 
-class EncryptedDate(_Encrypted[date]):
+class EncryptedDate(EncryptedType[date]):
     """A date stored encrypted as its ISO text (a birth date)."""
 
     cache_ok = True
@@ -525,158 +576,27 @@ class EncryptedDate(_Encrypted[date]):
         return date.fromisoformat(text)
 
 
-@dataclass
-class RotationStats:
-    """What a re-encryption of one table did."""
-
-    table: str
-    columns: tuple[str, ...]
-    batches: int = 0
-    rows: int = 0  # rows read that held a value under an older key
-    values: int = 0  # values re-encrypted
-    conflicts: int = 0  # rows changed by another writer meanwhile: left as written, next pass
-    passes: int = 0
-    remaining: int = 0  # values still under an older key at the end (0 when done)
-
-
-def encrypted_columns(table: Table) -> dict[str, str]:
-    """Return the table's encrypted columns: column name -> field name."""
-    return {c.name: c.type.field for c in table.columns if isinstance(c.type, _Encrypted)}
-
-
-def _stale(raw: Any, columns: Mapping[str, str], prefix: str) -> ColumnElement[bool]:
-    # substr, not LIKE: key ids may hold "_", a LIKE wildcard, and SQLite's LIKE ignores case.
-    return or_(
-        *(
-            and_(raw.c[name].is_not(None), func.substr(raw.c[name], 1, len(prefix)) != prefix)
-            for name in columns
-        )
-    )
-
-
-def _raw_table(table: Table, columns: Mapping[str, str]) -> tuple[Any, str]:
-    keys = list(table.primary_key.columns)
-    if len(keys) != 1:
-        raise ValueError(f"{table.name}: re-encryption pages on a single-column primary key")
-    key = keys[0]
-    # The stored text as it is, not through the encrypted type: nothing is decrypted by reading.
-    raw = sql_table(
-        table.name,
-        sql_column(key.name, key.type),
-        *(sql_column(name, Text()) for name in columns),
-        schema=table.schema,
-    )
-    return raw, key.name
-
-
-def count_stale(engine: Engine, table: Table, *, cipher: FieldCipher | None = None) -> int:
-    """Count the table's encrypted values that are not under the current key."""
-    cipher = cipher or current_crypto().cipher
-    columns = encrypted_columns(table)
-    if not columns:
-        return 0
-    raw, _ = _raw_table(table, columns)
-    prefix = cipher.current_prefix
-    total = 0
-    with engine.connect() as connection:
-        for name in columns:
-            stale = and_(
-                raw.c[name].is_not(None), func.substr(raw.c[name], 1, len(prefix)) != prefix
-            )
-            total += connection.scalar(select(func.count()).select_from(raw).where(stale)) or 0
-    return total
-
-
-def reencrypt_table(
-    engine: Engine,
-    table: Table,
-    *,
-    cipher: FieldCipher | None = None,
-    batch_size: int = 1000,
-    max_passes: int = 3,
-    on_batch: Callable[[RotationStats], None] | None = None,
-) -> RotationStats:
-    """Re-encrypt every value of the table's encrypted columns under the current key.
-
-    Keyset pagination on the primary key, short transactions per batch, so
-    the API keeps reading and writing meanwhile. Each row is updated only if
-    its values are still the ones read (compare and set): a row another
-    process rewrote in between keeps that write, and a later pass picks it up
-    if it is still stale (a process not yet restarted with the new ring).
-    """
-    cipher = cipher or current_crypto().cipher
-    columns = encrypted_columns(table)
-    stats = RotationStats(table=table.name, columns=tuple(columns))
-    if not columns:
-        return stats
-    raw, key = _raw_table(table, columns)
-    prefix = cipher.current_prefix
-    update = (
-        raw.update()
-        .where(raw.c[key] == bindparam("_key"))
-        .where(*(raw.c[name].is_not_distinct_from(bindparam(f"_old_{name}")) for name in columns))
-        .values({name: bindparam(f"_new_{name}") for name in columns})
-    )
-    for _ in range(max_passes):
-        stats.passes += 1
-        last: Any = None
-        while True:
-            query = select(raw).where(_stale(raw, columns, prefix)).order_by(raw.c[key])
-            if last is not None:
-                query = query.where(raw.c[key] > last)
-            # Read and write in two transactions; the compare and set makes that
-            # safe, and on SQLite a write transaction that began by reading could
-            # not commit after another connection's write (a stale WAL snapshot).
-            with engine.connect() as connection:
-                rows = connection.execute(query.limit(batch_size)).mappings().all()
-            if not rows:
-                break
-            changes = []
-            for row in rows:
-                change = {"_key": row[key]}
-                for name, field_name in columns.items():
-                    old = row[name]
-                    new = None if old is None else cipher.reencrypt(old, field=field_name)
-                    stats.values += new is not old
-                    change[f"_old_{name}"] = old
-                    change[f"_new_{name}"] = new
-                changes.append(change)
-            with engine.begin() as connection:
-                written = connection.execute(update, changes).rowcount
-            last = rows[-1][key]
-            stats.batches += 1
-            stats.rows += len(rows)
-            stats.conflicts += len(rows) - written
-            if on_batch is not None:
-                on_batch(stats)
-        stats.remaining = count_stale(engine, table, cipher=cipher)
-        if not stats.remaining:
-            break
-    return stats
-
-
 __all__ = [
     "BlindIndex",
     "CryptoError",
     "EncryptedDate",
     "EncryptedText",
+    "EncryptedType",
     "FieldCipher",
     "FieldCrypto",
     "KeyConfigurationError",
     "KeyRing",
     "MalformedValueError",
-    "RotationStats",
     "TamperedValueError",
     "UnknownKeyError",
+    "add_key",
     "configure_crypto",
-    "count_stale",
     "crypto_from_settings",
     "current_crypto",
-    "encrypted_columns",
     "load_index_key",
     "load_key_ring",
     "new_key",
     "normalize_for_index",
-    "reencrypt_table",
+    "reload_keys_if_changed",
     "using_crypto",
 ]
