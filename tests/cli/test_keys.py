@@ -32,7 +32,7 @@ def _keys(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]
 def test_status_and_rotate_in_embedded_mode(tmp_path: Path) -> None:
     status = _keys("status", cwd=tmp_path)
     assert status.returncode == 0, status.stderr
-    assert "current key k1; ring k1 (from amigo-encryption.key)" in status.stdout
+    assert f"current key k1; ring k1 (from {tmp_path / 'amigo-encryption.key'})" in status.stdout
     assert "no encrypted column in the schema yet" in status.stdout
     key_file = tmp_path / "amigo-encryption.key"
     for path in (key_file, tmp_path / "amigo-index.key"):
@@ -58,7 +58,7 @@ def test_keys_from_the_environment_are_not_rotated_in_place(tmp_path: Path) -> N
     refused = _keys("rotate", cwd=tmp_path, **env)
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1
-    assert "come from AMIGO_ENCRYPTION_KEY: put a new id:base64 entry first" in refused.stderr
+    assert "come from AMIGO_ENCRYPTION_KEY: add the new id:base64 entry there" in refused.stderr
     done = _keys("rotate", "--reencrypt-only", cwd=tmp_path, **env)
     assert done.returncode == 0, done.stderr
     assert "key k2 current" in done.stdout

@@ -376,7 +376,8 @@ def crypto_from_settings(settings: EncryptionSettings) -> FieldCrypto:
             "for the embedded mode's key files)"
         )
     ring = load_key_ring(settings)
-    key_file = None if settings.key is not None else Path(settings.key_file)
+    # Absolute: the file is looked at again later (reload_keys_if_changed), maybe from elsewhere.
+    key_file = None if settings.key is not None else Path(settings.key_file).absolute()
     return FieldCrypto(
         cipher=FieldCipher(ring),
         index=BlindIndex(load_index_key(settings)),
@@ -424,8 +425,9 @@ def add_key(crypto: FieldCrypto) -> FieldCrypto:
     path = crypto.key_file
     if path is None:
         raise KeyConfigurationError(
-            "the keys come from AMIGO_ENCRYPTION_KEY: put a new id:base64 entry first there, "
-            "restart every process, then run `amigo keys rotate` to re-encrypt"
+            "the keys come from AMIGO_ENCRYPTION_KEY: add the new id:base64 entry there, last "
+            "then first, restarting every process each time, then run `amigo keys rotate "
+            "--reencrypt-only` (docs/encryption.md)"
         )
     with key_file_lock(path):
         ring = KeyRing.parse(_read_key_file(path, "encryption key"), source=str(path))
