@@ -13,6 +13,7 @@ from amigo.cli import (
     db,
     events,
     identity,
+    keys,
     load,
     privacy,
     quality,
@@ -55,6 +56,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(clients.app, name="clients")
 app.add_typer(audit.app, name="audit")
 app.add_typer(sources.app, name="sources")
+app.add_typer(keys.app, name="keys")
 load.register(app)
 serve.register(app)
 generate_command.register(app)

@@ -143,6 +143,35 @@ class PrivacySettings(BaseSettings):
     )
 
 
+class EncryptionSettings(BaseSettings):
+    """The keys of field encryption (AES-256-GCM) and of the blind indexes (docs/encryption.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="AMIGO_ENCRYPTION_", extra="ignore")
+
+    key: SecretStr | None = Field(
+        default=None,
+        description="The encryption key ring: one or more id:base64 entries (32 random bytes "
+        "each) separated by commas or spaces; the first encrypts, every one decrypts. Unset in "
+        "embedded mode: a key is created in key_file on first use. Rotate by putting a new "
+        "entry first, restarting, then `amigo keys rotate`; drop an old entry only after that.",
+    )
+    key_file: Path = Field(
+        default=Path("amigo-encryption.key"),
+        description="Where the embedded mode keeps its key ring, one id:base64 entry a line, "
+        "the current first (created mode 0600). Lose it and the encrypted fields are lost.",
+    )
+    index_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the blind indexes (exact lookups of encrypted fields): base64 of 32 "
+        "random bytes, kept apart from the encryption keys and not rotated with them. Set it "
+        "whenever `key` is set; unset in embedded mode: created in index_key_file.",
+    )
+    index_key_file: Path = Field(
+        default=Path("amigo-index.key"),
+        description="Where the embedded mode keeps its blind index key (created mode 0600).",
+    )
+
+
 class EventSettings(BaseSettings):
     """Where domain events go once the outbox has them, and how webhooks are delivered."""
 
@@ -256,6 +285,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     events: EventSettings = Field(default_factory=EventSettings)
     redis_url: str | None = Field(
