@@ -9,7 +9,7 @@ from collections import Counter
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from amigo.core.audit import PersonalDataRead
@@ -221,3 +221,26 @@ def test_amigo_audit_show_lists_the_reads_of_a_subject(live_api: LiveApi) -> Non
     assert "access request DSR-7" in shown.stdout
     assert f"profile {customer.id}" in shown.stdout
     assert live_api.credentials[Role.DPO][0] in shown.stdout
+
+
+def test_the_client_360_costs_a_fixed_number_of_queries(live_api: LiveApi) -> None:
+    customer = _customer_with_orders(live_api)
+    headers = live_api.headers(Role.SALES_ASSOCIATE)
+    httpx.get(f"{live_api.url}/v1/customers/{customer.id}", headers=headers)  # warm caches
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(live_api.engine, "before_cursor_execute", count)
+    try:
+        answer = httpx.get(f"{live_api.url}/v1/customers/{customer.id}", headers=headers)
+    finally:
+        event.remove(live_api.engine, "before_cursor_execute", count)
+
+    assert answer.status_code == 200
+    # Profile, links, one latest source record per link, orders, their lines, totals,
+    # consents as stated, the ledger's states, interactions and their count, stores,
+    # associates, the audit row: a hot path whose cost must not grow unnoticed.
+    sources = len(answer.json()["sources"])
+    assert len(statements) == 14 + sources, statements
