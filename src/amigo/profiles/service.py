@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from amigo.consent.service import current_consents
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError, NotFoundError
-from amigo.core.sql import insert_ignore, is_one_of
+from amigo.core.sql import insert_ignore, is_one_of, is_row_of
 from amigo.identity.models import IdentityLink
 from amigo.ingest.models import RawConsent, SourceRecord
 from amigo.profiles.models import (
@@ -345,15 +345,14 @@ def _by_source(
     wanted: set[tuple[str, str]],
 ) -> None:
     """Find the profile of each (system, source id) through its identity link."""
-    for condition in is_one_of(connection, _links.c.source_id, sorted({s for _, s in wanted})):
+    key_columns = [_links.c.source_system, _links.c.source_id]
+    for condition in is_row_of(connection, key_columns, sorted(wanted)):
         for row in connection.execute(
             select(
                 _links.c.id, _links.c.source_system, _links.c.source_id, _links.c.customer_id
             ).where(condition)
         ):
-            key = (str(row.source_system), row.source_id)
-            if key in wanted:
-                found[key] = ({int(row.customer_id)}, int(row.id))
+            found[(str(row.source_system), row.source_id)] = ({int(row.customer_id)}, int(row.id))
 
 
 def _by_contact(
@@ -450,16 +449,14 @@ def attach_interactions(
         groups[target].append(interaction_id)
     attached: dict[int, int] = defaultdict(int)
     for (customer_id, link_id), interaction_ids in groups.items():
-        for condition in is_one_of(
-            connection, _interactions.c.source_interaction_id, interaction_ids
+        for condition in is_row_of(
+            connection,
+            [_interactions.c.source_system, _interactions.c.source_interaction_id],
+            [(source_system, i) for i in interaction_ids],
         ):
             result = connection.execute(
                 update(_interactions)
-                .where(
-                    _interactions.c.source_system == source_system,
-                    condition,
-                    _interactions.c.customer_id.is_(None),
-                )
+                .where(condition, _interactions.c.customer_id.is_(None))
                 .values(customer_id=customer_id, customer_link_id=link_id)
             )
             attached[customer_id] += result.rowcount
