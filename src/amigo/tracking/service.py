@@ -278,12 +278,21 @@ class _Resolver:
     @classmethod
     def load(cls, connection: Connection, source_id: int, messages: list[Message]) -> _Resolver:
         """Read what the database knows of the batch's ids, emails and phones (a few queries)."""
+        # The ids learn() and owner() look up: a previousId may name a user or a device.
         ids = {
-            i for m in messages for i in (m.user_id, m.anonymous_id, m.previous_id) if i is not None
+            (kind, value)
+            for m in messages
+            for kind, value in (
+                (_USER, m.user_id),
+                (_ANONYMOUS, m.anonymous_id),
+                (_USER, m.previous_id),
+                (_ANONYMOUS, m.previous_id),
+            )
+            if value is not None
         }
         mapped: dict[tuple[str, str], int] = {}
         key_columns = [_identities.c.source_id, _identities.c.kind, _identities.c.value]
-        wanted = [(source_id, kind, i) for i in sorted(ids) for kind in (_USER, _ANONYMOUS)]
+        wanted = [(source_id, kind, value) for kind, value in sorted(ids)]
         for condition in is_row_of(connection, key_columns, wanted):
             for row in connection.execute(
                 select(_identities.c.kind, _identities.c.value, _identities.c.customer_id).where(
