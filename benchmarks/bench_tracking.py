@@ -333,20 +333,6 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
-def _backends_cpu_seconds(engine: Engine) -> float | None:
-    """Return the CPU time of the app's PostgreSQL backends so far (the server runs here)."""
-    if engine.dialect.name != "postgresql":
-        return None
-    with engine.connect() as connection:
-        pids = connection.scalars(
-            text(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).all()
-    return sum(_cpu_seconds(int(pid)) for pid in pids)
-
-
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -411,7 +397,6 @@ def run(args: argparse.Namespace) -> int:
                 cpu = _cpu_seconds(server.pid)
                 results = _load(args, port, created.write_key, people_file)
                 results[0]["server_cpu_s"] = _cpu_seconds(server.pid) - cpu
-                results[0]["database_cpu_s"] = _backends_cpu_seconds(engine)
             finally:
                 os.killpg(server.pid, signal.SIGTERM)
                 server.wait(timeout=30)
@@ -468,7 +453,6 @@ def _report(
         f"throughput events_per_s={window_events / args.duration:.0f} "
         f"requests_per_s={sum(r['window_requests'] for r in results) / args.duration:.1f} "
         f"app_cpu_s={results[0]['server_cpu_s']:.1f} "
-        f"postgres_backends_cpu_s={results[0]['database_cpu_s'] or 0:.1f} "
         f"load_cpu_s={sum(r['cpu_s'] for r in results):.1f} errors={errors or 0}"
     )
     if latencies:
