@@ -10,7 +10,7 @@ from psycopg.errors import StringDataRightTruncation
 from sqlalchemy import Connection, Engine, select
 
 from amigo.core.db import table_of
-from amigo.core.sql import JsonText, bulk_insert, insert_ignore, upsert
+from amigo.core.sql import JsonText, bulk_insert, insert_ignore, insert_new, is_row_of, upsert
 from amigo.ingest.models import LoadBatch
 from amigo.profiles.models import Product
 
@@ -120,3 +120,41 @@ def test_a_value_longer_than_its_column_is_never_cut_short(connection: Connectio
     bulk_insert(connection, products, [_product(long_sku, "Too long")])
     stored = connection.scalar(select(products.c.sku).where(products.c.name == "Too long"))
     assert stored == long_sku
+
+
+def test_insert_new_stores_and_returns_only_the_keys_not_stored_yet(
+    connection: Connection,
+) -> None:
+    bulk_insert(connection, products, [_product("NEW-1", "Trench")])
+
+    inserted = insert_new(
+        connection,
+        products,
+        [_product("NEW-1", "Not a trench"), _product("NEW-2", "Scarf")],
+        key="sku",
+    )
+
+    assert inserted == {"NEW-2"}
+    stored = dict(
+        connection.execute(
+            select(products.c.sku, products.c.name).where(products.c.sku.like("NEW-%"))
+        )
+        .tuples()
+        .all()
+    )
+    assert stored == {"NEW-1": "Trench", "NEW-2": "Scarf"}
+    assert insert_new(connection, products, [], key="sku") == set()
+
+
+def test_is_row_of_selects_by_composite_key_past_one_in_list(connection: Connection) -> None:
+    rows = [_product(f"ROW-{i:04}", f"name {i % 3}") for i in range(2000)]
+    bulk_insert(connection, products, rows)
+    wanted = [(f"name {i % 3}", f"ROW-{i:04}") for i in range(0, 2000, 2)]
+    wanted += [("name 0", "ROW-0001"), ("nobody", "ROW-0002")]  # a wrong name, a wrong pair
+
+    found: set[str] = set()
+    for condition in is_row_of(connection, [products.c.name, products.c.sku], wanted):
+        found.update(connection.scalars(select(products.c.sku).where(condition)))
+
+    assert found == {f"ROW-{i:04}" for i in range(0, 2000, 2)}
+    assert list(is_row_of(connection, [products.c.name, products.c.sku], [])) == []

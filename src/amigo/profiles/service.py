@@ -8,13 +8,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    String,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy import column as sql_column
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from amigo.consent.service import current_consents
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError, NotFoundError
-from amigo.core.sql import insert_ignore, is_one_of
+from amigo.core.sql import insert_ignore, is_one_of, is_row_of
 from amigo.identity.models import IdentityLink
 from amigo.ingest.models import RawConsent, SourceRecord
 from amigo.profiles.models import (
@@ -345,15 +358,14 @@ def _by_source(
     wanted: set[tuple[str, str]],
 ) -> None:
     """Find the profile of each (system, source id) through its identity link."""
-    for condition in is_one_of(connection, _links.c.source_id, sorted({s for _, s in wanted})):
+    key_columns = [_links.c.source_system, _links.c.source_id]
+    for condition in is_row_of(connection, key_columns, sorted(wanted)):
         for row in connection.execute(
             select(
                 _links.c.id, _links.c.source_system, _links.c.source_id, _links.c.customer_id
             ).where(condition)
         ):
-            key = (str(row.source_system), row.source_id)
-            if key in wanted:
-                found[key] = ({int(row.customer_id)}, int(row.id))
+            found[(str(row.source_system), row.source_id)] = ({int(row.customer_id)}, int(row.id))
 
 
 def _by_contact(
@@ -445,25 +457,71 @@ def attach_interactions(
 
     Interactions that already have a profile keep it. Returns how many each profile received.
     """
+    if connection.dialect.name == "postgresql":
+        return _attach_in_one_statement(connection, source_system, assignments)
     groups: dict[tuple[int, int | None], list[str]] = defaultdict(list)
     for interaction_id, target in assignments.items():
         groups[target].append(interaction_id)
     attached: dict[int, int] = defaultdict(int)
     for (customer_id, link_id), interaction_ids in groups.items():
-        for condition in is_one_of(
-            connection, _interactions.c.source_interaction_id, interaction_ids
+        for condition in is_row_of(
+            connection,
+            [_interactions.c.source_system, _interactions.c.source_interaction_id],
+            [(source_system, i) for i in interaction_ids],
         ):
             result = connection.execute(
                 update(_interactions)
-                .where(
-                    _interactions.c.source_system == source_system,
-                    condition,
-                    _interactions.c.customer_id.is_(None),
-                )
+                .where(condition, _interactions.c.customer_id.is_(None))
                 .values(customer_id=customer_id, customer_link_id=link_id)
             )
             attached[customer_id] += result.rowcount
     return {c: n for c, n in attached.items() if n}
+
+
+def _attach_in_one_statement(
+    connection: Connection, source_system: str, assignments: Mapping[str, tuple[int, int | None]]
+) -> dict[int, int]:
+    """Attach every assignment in one UPDATE ... FROM unnest(...) (PostgreSQL).
+
+    The source system travels in the arrays too, so the planner probes the
+    (source_system, source_interaction_id) index once per row (see is_row_of).
+    """
+    if not assignments:
+        return {}
+    items = list(assignments.items())
+
+    def array(values: list[Any], element: Any) -> Any:
+        return bindparam(None, values, type_=ARRAY(element))
+
+    wanted = (
+        func.unnest(
+            array([source_system] * len(items), String()),
+            array([i for i, _ in items], String()),
+            array([c for _, (c, _) in items], BigInteger()),
+            array([link for _, (_, link) in items], BigInteger()),
+        )
+        .table_valued(
+            sql_column("system", String()),
+            sql_column("interaction_id", String()),
+            sql_column("customer_id", BigInteger()),
+            sql_column("link_id", BigInteger()),
+        )
+        .render_derived(with_types=False)
+    )
+    statement = (
+        update(_interactions)
+        .where(
+            _interactions.c.source_system == wanted.c.system,
+            _interactions.c.source_interaction_id == wanted.c.interaction_id,
+            _interactions.c.customer_id.is_(None),
+        )
+        .values(customer_id=wanted.c.customer_id, customer_link_id=wanted.c.link_id)
+        .returning(wanted.c.customer_id)
+    )
+    attached: dict[int, int] = defaultdict(int)
+    for customer_id in connection.scalars(statement):
+        attached[int(customer_id)] += 1
+    return dict(attached)
 
 
 def _with_lines(session: Session, orders: Sequence[Order]) -> list[OrderView]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from amigo.core.sql import JsonText
 from amigo.tracking.errors import MessageTooLargeError, PayloadTooLargeError, TrackingInputError
 
 # Segment's limits: 32 KB per message (per call), 500 KB per batch request.
@@ -52,6 +53,7 @@ class Message:
     sent_at: datetime | None
     occurred_at: datetime | None
     rejection: Rejection | None
+    payload_json: JsonText | None = None  # the canonical JSON the hash was taken of, stored as is
 
 
 def decode_body(body: bytes, content_encoding: str | None, *, limit: int) -> bytes:
@@ -136,16 +138,16 @@ def read_messages(
             # PostgreSQL stores no NUL in text or jsonb: the message is kept without them.
             messages.append(_rejected_nul(index, serialized))
             continue
-        messages.append(
-            _read_one(
-                index,
-                item,
-                hashlib.sha256(serialized).hexdigest(),
-                received_at=received_at,
-                default_sent_at=default_sent_at,
-                forced_type=forced_type,
-            )
+        message = _read_one(
+            index,
+            item,
+            hashlib.sha256(serialized).hexdigest(),
+            received_at=received_at,
+            default_sent_at=default_sent_at,
+            forced_type=forced_type,
         )
+        message.payload_json = JsonText(serialized.decode())
+        messages.append(message)
     return messages
 
 

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError
-from amigo.core.sql import insert_ignore, is_one_of, upsert
+from amigo.core.sql import insert_new, is_row_of, upsert
 from amigo.events.service import DomainEvent, emit_events
 from amigo.profiles.service import (
     SOURCE_SYSTEMS,
@@ -166,9 +166,16 @@ def record_messages(
             summary.duplicates += 1
         else:
             keyed[key] = message
-    existing = _existing_keys(connection, list(keyed))
-    summary.duplicates += len(existing)
-    new = {key: m for key, m in keyed.items() if key not in existing}
+    # Raw first (invariant 1); a message stored already, by an earlier or a concurrent
+    # request, is a resend: only the request that stored it records its interaction.
+    stored = insert_new(
+        connection,
+        _messages,
+        [_message_row(source, key, m, received_at) for key, m in keyed.items()],
+        key="key",
+    )
+    summary.duplicates += len(keyed) - len(stored)
+    new = {key: m for key, m in keyed.items() if key in stored}
     if not new:
         return summary
     valid = {key: m for key, m in new.items() if m.rejection is None}
@@ -182,12 +189,6 @@ def record_messages(
         resolver.learn(message)
     owners = {key: resolver.owner(m) for key, m in valid.items()}
 
-    insert_ignore(
-        connection,
-        _messages,
-        [_message_row(source, key, m, received_at) for key, m in new.items()],
-        conflict_columns=["key"],
-    )
     record_interactions(
         connection, [_interaction_row(source, key, m, owners[key]) for key, m in valid.items()]
     )
@@ -222,13 +223,6 @@ def record_messages(
     emit_events(connection, events, now=received_at)
     summary.recorded = len(valid)
     return summary
-
-
-def _existing_keys(connection: Connection, keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    for condition in is_one_of(connection, _messages.c.key, keys):
-        found.update(connection.scalars(select(_messages.c.key).where(condition)))
-    return found
 
 
 # ---------------------------------------------------------------- who sent it
@@ -284,14 +278,25 @@ class _Resolver:
     @classmethod
     def load(cls, connection: Connection, source_id: int, messages: list[Message]) -> _Resolver:
         """Read what the database knows of the batch's ids, emails and phones (a few queries)."""
+        # The ids learn() and owner() look up: a previousId may name a user or a device.
         ids = {
-            i for m in messages for i in (m.user_id, m.anonymous_id, m.previous_id) if i is not None
+            (kind, value)
+            for m in messages
+            for kind, value in (
+                (_USER, m.user_id),
+                (_ANONYMOUS, m.anonymous_id),
+                (_USER, m.previous_id),
+                (_ANONYMOUS, m.previous_id),
+            )
+            if value is not None
         }
         mapped: dict[tuple[str, str], int] = {}
-        for condition in is_one_of(connection, _identities.c.value, sorted(ids)):
+        key_columns = [_identities.c.source_id, _identities.c.kind, _identities.c.value]
+        wanted = [(source_id, kind, value) for kind, value in sorted(ids)]
+        for condition in is_row_of(connection, key_columns, wanted):
             for row in connection.execute(
                 select(_identities.c.kind, _identities.c.value, _identities.c.customer_id).where(
-                    _identities.c.source_id == source_id, condition
+                    condition
                 )
             ):
                 mapped[(row.kind, row.value)] = int(row.customer_id)
@@ -382,14 +387,13 @@ def _attach_earlier(
     anonymous = sorted(v for k, v in resolver.changed if k == _ANONYMOUS)
     conditions = []
     for values, column in ((users, _messages.c.user_id), (anonymous, _messages.c.anonymous_id)):
-        conditions += list(is_one_of(connection, column, values))
+        rows = [(source.id, value) for value in values]
+        conditions += list(is_row_of(connection, [_messages.c.source_id, column], rows))
     assignments: dict[str, tuple[int, int | None]] = {}
     for condition in conditions:
         for row in connection.execute(
             select(_messages.c.key, _messages.c.user_id, _messages.c.anonymous_id).where(
-                _messages.c.source_id == source.id,
-                _messages.c.status == "processed",
-                or_(condition),
+                condition, _messages.c.status == "processed"
             )
         ):
             if row.key in exclude:
@@ -418,7 +422,7 @@ def _message_row(
         "type": message.type,
         "user_id": message.user_id,
         "anonymous_id": message.anonymous_id,
-        "payload": message.payload,
+        "payload": message.payload_json or message.payload,
         "payload_hash": message.payload_hash,
         "sent_at": message.sent_at,
         "received_at": received_at,
