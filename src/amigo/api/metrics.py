@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -13,6 +12,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class ApiMetrics:
@@ -39,26 +39,41 @@ class ApiMetrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _route_template(request: Request) -> str:
-    # The template (/v1/customers/{customer_id}), not the path: one series per route.
-    # The router records the route it chose in the scope; none when nothing matched.
-    return str(getattr(request.scope.get("route"), "path", "unmatched"))
+class _MeasureRequests:
+    """Pure ASGI middleware (Starlette's BaseHTTPMiddleware costs a task and a copy per call)."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app fails before answering
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            # The template (/v1/customers/{customer_id}), not the path: one series per
+            # route. The router records the route it chose in the scope.
+            route = str(getattr(scope.get("route"), "path", "unmatched"))
+            method = str(scope.get("method", ""))
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
 
 
 def install_metrics(app: FastAPI) -> ApiMetrics:
     """Count and time every request; serve the figures at ``/metrics``."""
     metrics = ApiMetrics()
-
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = _route_template(request)
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(_MeasureRequests, metrics=metrics)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def prometheus_metrics() -> Response:
