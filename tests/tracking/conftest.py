@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, select
 
 from amigo.api.app import create_app
@@ -23,6 +20,7 @@ from amigo.profiles.models import GoldenCustomer, Interaction
 from amigo.tracking.models import TrackingMessage
 from amigo.tracking.service import create_source
 from conftest import DatabaseFactory
+from live import served
 
 
 @dataclass
@@ -106,26 +104,8 @@ def tracking_app(database_factory: DatabaseFactory) -> Iterator[TrackingApp]:
     engine = make_engine(database_factory.new_url())
     with unit_of_work(engine) as session:
         write_key = create_source(session=session, name="web", now=datetime.now(UTC)).write_key
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(engine=engine, settings=Settings()),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="off",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield TrackingApp(f"http://127.0.0.1:{port}", engine, write_key)
+        with served(create_app(engine=engine, settings=Settings())) as url:
+            yield TrackingApp(url, engine, write_key)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
