@@ -57,7 +57,7 @@ browser:
 
 test: dev browser
 	$(MAKE) lint
-	$(BIN)/pytest -n 2 -m "not slow"
+	$(BIN)/pytest -n 2 -m "not slow" --durations=15
 
 bench: dev
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_load.py --customers $(BENCH_CUSTOMERS)
