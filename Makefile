@@ -69,4 +69,4 @@ bench: dev
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_identity.py quality --customers 100000 --noise-scale 2
 
 clean:
-	rm -rf $(VENV) demo-data amigo.db amigo.db-wal amigo.db-shm amigo-links.key amigo-suppression.key privacy-exports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-data amigo.db amigo.db-wal amigo.db-shm amigo-links.key amigo-suppression.key amigo-token.key amigo-encryption.key amigo-index.key privacy-exports .pytest_cache .mypy_cache .ruff_cache
