@@ -135,18 +135,18 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-def _described(status: int, description: str) -> dict[str, Any]:
+def _described(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 
 
 # Documented on every /v1 route, so that clients (and schemathesis) know the error shapes.
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _described(400, "Bad input: the message says what to change"),
-    401: _described(401, "No valid access token"),
-    403: _described(403, "The caller's role may not do this"),
-    404: _described(404, "Not found"),
-    422: _described(422, "The request does not match its schema"),
-    429: _described(429, "Over the rate limit: retry after Retry-After seconds"),
+    400: _described("Bad input: the message says what to change"),
+    401: _described("No valid access token"),
+    403: _described("The caller's role may not do this"),
+    404: _described("Not found"),
+    422: _described("The request does not match its schema"),
+    429: _described("Over the rate limit: retry after Retry-After seconds"),
 }
 
 __all__ = ["COMMON_ERRORS", "ErrorBody", "install_error_handlers"]

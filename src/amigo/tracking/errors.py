@@ -9,7 +9,7 @@ class TrackingInputError(AmigoError):
     """A request the API cannot accept as sent (malformed JSON, a bad message): 400."""
 
     code = "invalid_input"
-    status_code = 400
+    http_status = 400
 
 
 class MessageTooLargeError(TrackingInputError):
@@ -22,14 +22,14 @@ class PayloadTooLargeError(TrackingInputError):
     """A batch request over 500 KB: 413."""
 
     code = "batch_too_large"
-    status_code = 413
+    http_status = 413
 
 
 class InvalidWriteKeyError(AmigoError):
     """No write key, or one that names no enabled source: 401."""
 
     code = "invalid_write_key"
-    status_code = 401
+    http_status = 401
 
 
 __all__ = [

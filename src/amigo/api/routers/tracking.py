@@ -43,14 +43,12 @@ def error_response(error: AmigoError) -> JSONResponse:
     """Return the JSON error of DESIGN.md, with the status and headers the error names."""
     body = error.to_dict()
     body["code"], body["message"] = error.code, error.message  # read by the Segment SDKs
-    headers = dict(getattr(error, "headers", None) or {})
+    headers: dict[str, str] = {}
     if isinstance(error, InvalidWriteKeyError):
         headers["WWW-Authenticate"] = 'Basic realm="amigo tracking"'
     if isinstance(error, RateLimitedError):
         headers["Retry-After"] = error.retry_after
-    return JSONResponse(
-        body, status_code=getattr(error, "status_code", error.http_status), headers=headers
-    )
+    return JSONResponse(body, status_code=error.http_status, headers=headers)
 
 
 class _TrackingRoute(APIRoute):
