@@ -26,11 +26,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Text
+from sqlalchemy import LargeBinary, Text, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
@@ -38,6 +39,7 @@ from sqlalchemy.types import TypeDecorator
 from amigo.core.config import EncryptionSettings, get_settings
 from amigo.core.errors import AmigoError
 from amigo.core.keyfile import create_key_file, key_file_lock, replace_key_file
+from amigo.core.sql import JsonText
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # the 96-bit nonce GCM is specified for
@@ -268,6 +270,17 @@ class FieldCipher:
         """Return how every value under the current key begins (rotation selects on it)."""
         return self._prefix
 
+    @property
+    def current_binary_prefix(self) -> bytes:
+        """Return how every binary-form value under the current key begins."""
+        return self._binary_prefix
+
+    def reencrypt_bytes(self, stored: bytes, *, field: str) -> bytes:
+        """Return a binary-form value under the current key (itself when it already is)."""
+        if stored.startswith(self._binary_prefix):
+            return stored
+        return self.encrypt_bytes(self.decrypt_bytes(stored, field=field), field=field)
+
 
 def normalize_for_index(value: str) -> str:
     """Return the form a blind index is computed over: NFC, trimmed, case-folded."""
@@ -459,6 +472,33 @@ def reload_keys_if_changed() -> bool:
     return ring.keys != crypto.cipher.ring.keys
 
 
+def blind_index(value: str | None, *, field: str) -> str | None:
+    """Return the blind index of a value of a logical field under the process's key, None if empty.
+
+    The logical fields and what equality means for each: ``email`` (the email
+    match key), ``phone`` (E.164), ``birth_date`` (ISO date).
+    """
+    return current_crypto().index.compute_optional(value, field=field)
+
+
+def maintain_blind_indexes(model: type, indexes: Mapping[str, tuple[str, str]]) -> None:
+    """Keep a model's blind index columns derived from its values whenever the ORM writes it.
+
+    ``indexes``: index column -> (value column, logical field). Bulk writes
+    through Core compute their indexes themselves; this covers every object
+    the ORM inserts or updates, so an index can never go stale beside its value.
+    """
+
+    def fill(_mapper: Any, _connection: Any, target: Any) -> None:
+        for index_column, (value_column, field_name) in indexes.items():
+            value = getattr(target, value_column)
+            text = value.isoformat() if isinstance(value, date) else value
+            setattr(target, index_column, blind_index(text, field=field_name))
+
+    event.listen(model, "before_insert", fill)
+    event.listen(model, "before_update", fill)
+
+
 @contextmanager
 def using_crypto(crypto: FieldCrypto) -> Iterator[FieldCrypto]:
     """Install a cipher and blind index for a block, then put the previous ones back."""
@@ -497,33 +537,43 @@ _REFUSED_OPERATORS = frozenset(
 )
 
 
+class _RefusingComparator(TypeDecorator.Comparator[Any]):
+    """Refuse comparisons of encrypted values, which could only ever match nothing."""
+
+    def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+        """Let IS NULL and ordering-free operators through, refuse comparisons."""
+        if op in _REFUSED_OPERATORS and not (
+            op in (operators.eq, operators.ne) and other and other[0] is None
+        ):
+            raise TypeError(
+                f"{self.expr} is encrypted: compare its blind index column instead "
+                "(docs/encryption.md)"
+            )
+        return super().operate(op, *other, **kwargs)
+
+    def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
+        """Refuse comparisons written the other way round too."""
+        if op in _REFUSED_OPERATORS and other is not None:
+            raise TypeError(f"{self.expr} is encrypted: compare its blind index column instead")
+        return super().reverse_operate(op, other, **kwargs)
+
+
+def _decrypting(open_value: Callable[[FieldCipher], T]) -> T:
+    """Decrypt with the process's cipher; once more after re-reading a rotated key file."""
+    try:
+        return open_value(current_crypto().cipher)
+    except UnknownKeyError:
+        if not reload_keys_if_changed():
+            raise
+        return open_value(current_crypto().cipher)
+
+
 class EncryptedType(TypeDecorator[T]):
     """A column stored encrypted under the process's cipher, bound to its field name."""
 
     impl = Text
     cache_ok = True
-
-    class Comparator(TypeDecorator.Comparator[Any]):
-        """Refuse comparisons of encrypted values, which could only ever match nothing."""
-
-        def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
-            """Let IS NULL and ordering-free operators through, refuse comparisons."""
-            if op in _REFUSED_OPERATORS and not (
-                op in (operators.eq, operators.ne) and other and other[0] is None
-            ):
-                raise TypeError(
-                    f"{self.expr} is encrypted: compare its blind index column instead "
-                    "(docs/encryption.md)"
-                )
-            return super().operate(op, *other, **kwargs)
-
-        def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
-            """Refuse comparisons written the other way round too."""
-            if op in _REFUSED_OPERATORS and other is not None:
-                raise TypeError(f"{self.expr} is encrypted: compare its blind index column instead")
-            return super().reverse_operate(op, other, **kwargs)
-
-    comparator_factory = Comparator
+    comparator_factory = _RefusingComparator
 
     def __init__(self, field: str) -> None:
         super().__init__()
@@ -545,13 +595,43 @@ class EncryptedType(TypeDecorator[T]):
         """Decrypt what the database returns."""
         if value is None:
             return None
-        try:
-            text = current_crypto().cipher.decrypt(value, field=self.field)
-        except UnknownKeyError:
-            if not reload_keys_if_changed():
-                raise
-            text = current_crypto().cipher.decrypt(value, field=self.field)
+        text = _decrypting(lambda cipher: cipher.decrypt(value, field=self.field))
         return self._from_text(text)
+
+
+class SealedJSON(TypeDecorator[Any]):
+    """A JSON document stored encrypted as one value, in the binary form (a raw payload).
+
+    ``mapped_column(SealedJSON("source_record.payload"))``: a dict (or JSON
+    already serialized, ``core.sql.JsonText``) in, the parsed document out.
+    Nothing inside it can be queried in SQL: what must be looked up gets a
+    blind index column of its own.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+    comparator_factory = _RefusingComparator
+
+    def __init__(self, field: str) -> None:
+        super().__init__()
+        self.field = field
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        """Serialize (unless already JSON text) and encrypt the document."""
+        if value is None:
+            return None
+        if type(value) is JsonText:
+            data = value.encode()
+        else:
+            data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        return current_crypto().cipher.encrypt_bytes(data, field=self.field)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        """Decrypt and parse what the database returns."""
+        if value is None:
+            return None
+        stored = bytes(value)
+        return orjson.loads(_decrypting(lambda c: c.decrypt_bytes(stored, field=self.field)))
 
 
 class EncryptedText(EncryptedType[str]):
@@ -589,14 +669,17 @@ __all__ = [
     "KeyConfigurationError",
     "KeyRing",
     "MalformedValueError",
+    "SealedJSON",
     "TamperedValueError",
     "UnknownKeyError",
     "add_key",
+    "blind_index",
     "configure_crypto",
     "crypto_from_settings",
     "current_crypto",
     "load_index_key",
     "load_key_ring",
+    "maintain_blind_indexes",
     "new_key",
     "normalize_for_index",
     "reload_keys_if_changed",

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -26,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 
-from amigo.core.crypto import EncryptedType, FieldCipher, add_key, current_crypto
+from amigo.core.crypto import EncryptedType, FieldCipher, SealedJSON, add_key, current_crypto
 
 
 @dataclass
@@ -49,18 +50,32 @@ def encrypted_tables(metadata: MetaData) -> list[Table]:
 
 
 def encrypted_columns(table: Table) -> dict[str, str]:
-    """Return the table's encrypted columns: column name -> field name."""
-    return {c.name: c.type.field for c in table.columns if isinstance(c.type, EncryptedType)}
+    """Return the table's encrypted columns (text and binary forms): column name -> field name."""
+    return {
+        c.name: c.type.field
+        for c in table.columns
+        if isinstance(c.type, EncryptedType | SealedJSON)
+    }
 
 
-def _stale(raw: Any, columns: Mapping[str, str], prefix: str) -> ColumnElement[bool]:
+def _is_binary(table: Table, name: str) -> bool:
+    return isinstance(table.c[name].type, SealedJSON)
+
+
+def _prefix(table: Table, name: str, cipher: FieldCipher) -> str | bytes:
+    return cipher.current_binary_prefix if _is_binary(table, name) else cipher.current_prefix
+
+
+def _stale_value(raw: Any, name: str, prefix: str | bytes) -> ColumnElement[bool]:
     # substr, not LIKE: key ids may hold "_", a LIKE wildcard, and SQLite's LIKE ignores case.
-    return or_(
-        *(
-            and_(raw.c[name].is_not(None), func.substr(raw.c[name], 1, len(prefix)) != prefix)
-            for name in columns
-        )
-    )
+    # On a blob (bytea) substr counts bytes: the binary form's header.
+    return and_(raw.c[name].is_not(None), func.substr(raw.c[name], 1, len(prefix)) != prefix)
+
+
+def _stale(
+    table: Table, raw: Any, columns: Mapping[str, str], cipher: FieldCipher
+) -> ColumnElement[bool]:
+    return or_(*(_stale_value(raw, name, _prefix(table, name, cipher)) for name in columns))
 
 
 def _raw_table(table: Table, columns: Mapping[str, str]) -> tuple[Any, str]:
@@ -68,11 +83,14 @@ def _raw_table(table: Table, columns: Mapping[str, str]) -> tuple[Any, str]:
     if len(keys) != 1:
         raise ValueError(f"{table.name}: re-encryption pages on a single-column primary key")
     key = keys[0]
-    # The stored text as it is, not through the encrypted type: nothing is decrypted by reading.
+    # The stored value as it is, not through the encrypted type: nothing is decrypted by reading.
     raw = sql_table(
         table.name,
         sql_column(key.name, key.type),
-        *(sql_column(name, Text()) for name in columns),
+        *(
+            sql_column(name, LargeBinary() if _is_binary(table, name) else Text())
+            for name in columns
+        ),
         schema=table.schema,
     )
     return raw, key.name
@@ -85,13 +103,10 @@ def count_stale(engine: Engine, table: Table, *, cipher: FieldCipher | None = No
     if not columns:
         return 0
     raw, _ = _raw_table(table, columns)
-    prefix = cipher.current_prefix
     total = 0
     with engine.connect() as connection:
         for name in columns:
-            stale = and_(
-                raw.c[name].is_not(None), func.substr(raw.c[name], 1, len(prefix)) != prefix
-            )
+            stale = _stale_value(raw, name, _prefix(table, name, cipher))
             total += connection.scalar(select(func.count()).select_from(raw).where(stale)) or 0
     return total
 
@@ -119,7 +134,6 @@ def reencrypt_table(
     if not columns:
         return stats
     raw, key = _raw_table(table, columns)
-    prefix = cipher.current_prefix
     update = (
         raw.update()
         .where(raw.c[key] == bindparam("_key"))
@@ -130,7 +144,7 @@ def reencrypt_table(
         stats.passes += 1
         last: Any = None
         while True:
-            query = select(raw).where(_stale(raw, columns, prefix)).order_by(raw.c[key])
+            query = select(raw).where(_stale(table, raw, columns, cipher)).order_by(raw.c[key])
             if last is not None:
                 query = query.where(raw.c[key] > last)
             # Read and write in two transactions; the compare and set makes that
@@ -145,7 +159,14 @@ def reencrypt_table(
                 change = {"_key": row[key]}
                 for name, field_name in columns.items():
                     old = row[name]
-                    new = None if old is None else cipher.reencrypt(old, field=field_name)
+                    new: Any
+                    if old is None:
+                        new = None
+                    elif _is_binary(table, name):
+                        old = bytes(old)
+                        new = cipher.reencrypt_bytes(old, field=field_name)
+                    else:
+                        new = cipher.reencrypt(old, field=field_name)
                     stats.values += new is not old
                     change[f"_old_{name}"] = old
                     change[f"_new_{name}"] = new
