@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
+
+from amigo.core.db import table_of
+from amigo.profiles.models import GoldenCustomer
 
 # Each query names rows by natural keys only: surrogate ids, batch ids and
 # wall-clock columns differ between two loads of the same data by design.
-QUERIES = {
-    "golden": """
-        SELECT g.external_id, g.email, g.email_match_key, g.first_name, g.last_name, g.phone,
-               g.birth_date, g.preferred_language, g.preferred_store_id, g.origin, g.tier,
-               g.address_line1, g.address_line2, g.postal_code, g.city, g.region, g.country,
-               g.status
-        FROM golden_customer g""",
+# The golden profiles through their column types: the identifiers are encrypted, and two
+# encryptions of one value differ (a fresh nonce each), so they are compared decrypted.
+GOLDEN = select(
+    *(
+        table_of(GoldenCustomer).c[name]
+        for name in (
+            "external_id", "email", "email_match_key", "email_index", "first_name", "last_name",
+            "phone", "phone_index", "birth_date", "preferred_language", "preferred_store_id",
+            "origin", "tier", "address_line1", "address_line2", "postal_code", "city", "region",
+            "country", "status",
+        )
+    )
+)  # fmt: skip
+QUERIES: dict[str, Any] = {
+    "golden": GOLDEN,
     "links": """
         SELECT l.source_system, l.source_id, g.external_id, l.rule
         FROM identity_link l JOIN golden_customer g ON g.id = l.customer_id""",
@@ -73,7 +84,7 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             name: sorted(
                 (
                     tuple(str(v) if v is not None else "" for v in row)
-                    for row in connection.execute(text(query))
+                    for row in connection.execute(text(query) if isinstance(query, str) else query)
                 ),
             )
             for name, query in QUERIES.items()

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
 
+import amigo.models  # noqa: F401 - registers every table
+from amigo.core.db import Base
 from amigo.synth.cegid import CUSTOMER_COLUMNS
 from amigo.synth.service import generate
 from consent.exports import cegid_customer, shopify_customer, submission
@@ -211,8 +213,19 @@ def write_person_export(directory: Path) -> Path:
     return directory
 
 
+def _as_text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
 def scan(engine: Engine, needles: tuple[str, ...] = NEEDLES) -> list[tuple[str, str, str]]:
-    """Return (table, needle, row) for every row of every table holding one of the needles."""
+    """Return (table, needle, row) for every row of every table holding one of the needles.
+
+    Each row is read twice: as stored, and through the schema's column types,
+    which decrypt the encrypted fields (what the repository knows, not only
+    what its bytes show).
+    """
     found = []
     forms = {n: {n.lower(), json.dumps(n)[1:-1].lower()} for n in needles}
     with engine.connect() as connection:
@@ -223,6 +236,9 @@ def scan(engine: Engine, needles: tuple[str, ...] = NEEDLES) -> list[tuple[str, 
             else:
                 query = f'SELECT * FROM "{table}"'  # noqa: S608 - names from the schema
                 rows = [" | ".join(map(str, r)) for r in connection.execute(text(query))]
+            model = Base.metadata.tables.get(table)
+            if model is not None:
+                rows += [" | ".join(map(_as_text, r)) for r in connection.execute(select(model))]
             for row in rows:
                 low = row.lower()
                 found += [

@@ -6,16 +6,18 @@ import statistics
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy import Engine, func, select, text
 
 import amigo.models  # noqa: F401 - registers every table
+from amigo.core.crypto import FieldCrypto, using_crypto
 from amigo.core.db import Base, unit_of_work
 from amigo.core.errors import InvalidInputError
 from amigo.identity.service import merge_profiles
 from amigo.ingest.service import load_directory
-from amigo.privacy.anonymized_copy import Pseudonyms, copy_anonymized
+from amigo.privacy.anonymized_copy import Pseudonyms, copy_anonymized, copy_keys
 from amigo.profiles.models import GoldenCustomer, Order
 from amigo.profiles.service import find_customers
 from privacy.people import CEGID_ID, FORM_ID, IDENTIFYING, SHOPIFY_ID, scan, write_person_export
@@ -24,13 +26,20 @@ from privacy.people import CEGID_ID, FORM_ID, IDENTIFYING, SHOPIFY_ID, scan, wri
 NEEDLES = IDENTIFYING
 
 
+class Copied(NamedTuple):
+    source: Engine
+    target: Engine
+    counts: dict[str, int]
+    crypto: FieldCrypto  # the test environment's keys, which the copy is encrypted under
+
+
 @pytest.fixture
 def copied(
     tmp_path: Path,
     fresh_database_url: str,
     make_database_url: Callable[[], str],
     open_engine: Callable[[str], Engine],
-) -> tuple[Engine, Engine, dict[str, int]]:
+) -> Copied:
     source = open_engine(fresh_database_url)
     load_directory(engine=source, directory=write_person_export(tmp_path / "export"))
     with unit_of_work(source) as session:
@@ -41,7 +50,9 @@ def copied(
         for merged in ids[1:]:  # one merged into a profile with a lower id, one not
             merge_profiles(session=session, survivor_id=ids[0], merged_id=merged, actor="t")
     target = open_engine(make_database_url())  # migrated and empty
-    return source, target, copy_anonymized(source=source, target=target, batch_size=50)
+    crypto = copy_keys(tmp_path / "test-env")
+    counts = copy_anonymized(source=source, target=target, target_crypto=crypto, batch_size=50)
+    return Copied(source, target, counts, crypto)
 
 
 def _rows(engine: Engine, table: str) -> int:
@@ -50,22 +61,23 @@ def _rows(engine: Engine, table: str) -> int:
 
 
 def test_the_copy_holds_none_of_the_persons_names_emails_phones_or_street(
-    copied: tuple[Engine, Engine, dict[str, int]],
+    copied: Copied,
 ) -> None:
-    source, target, _counts = copied
+    source, target, _counts, crypto = copied
 
     assert scan(source, NEEDLES), "she is in the repository"
-    assert scan(target, NEEDLES) == []
+    with using_crypto(crypto):
+        assert scan(target, NEEDLES) == []
 
 
 def test_the_copy_keeps_every_row_and_every_reference(
-    copied: tuple[Engine, Engine, dict[str, int]],
+    copied: Copied,
 ) -> None:
-    source, target, counts = copied
+    source, target, counts, crypto = copied
 
     for table in Base.metadata.sorted_tables:
         assert _rows(target, table.name) == _rows(source, table.name) == counts[table.name]
-    with source.connect() as a, target.connect() as b:
+    with source.connect() as a, target.connect() as b, using_crypto(crypto):
         for query in (
             select(Order.id, Order.customer_id, Order.customer_link_id, Order.total_cents),
             select(GoldenCustomer.id, GoldenCustomer.status, GoldenCustomer.merged_into_id),
@@ -77,26 +89,27 @@ def test_the_copy_keeps_every_row_and_every_reference(
 
 
 def test_the_copy_keeps_the_distributions_a_test_environment_needs(
-    copied: tuple[Engine, Engine, dict[str, int]],
+    copied: Copied,
 ) -> None:
-    source, target, _counts = copied
+    source, target, _counts, crypto = copied
     emails = select(GoldenCustomer.email).where(GoldenCustomer.email.is_not(None))
     births = select(GoldenCustomer.birth_date).where(GoldenCustomer.birth_date.is_not(None))
     with source.connect() as a, target.connect() as b:
         before = [e for e in a.scalars(emails) if e is not None]
-        after = [e for e in b.scalars(emails) if e is not None]
         born_before = [d for d in a.scalars(births) if d is not None]
-        born_after = [d for d in b.scalars(births) if d is not None]
+        with using_crypto(crypto):
+            after = [e for e in b.scalars(emails) if e is not None]
+            born_after = [d for d in b.scalars(births) if d is not None]
         same_person = b.execute(
             text(
                 "SELECT count(*) FROM golden_customer g JOIN identity_link l ON l.customer_id = g.id "
-                "WHERE g.email = l.email"
+                "WHERE g.email_index = l.email_index"
             )
         ).scalar_one()
         same_in_source = a.execute(
             text(
                 "SELECT count(*) FROM golden_customer g JOIN identity_link l ON l.customer_id = g.id "
-                "WHERE g.email = l.email"
+                "WHERE g.email_index = l.email_index"
             )
         ).scalar_one()
 
@@ -135,15 +148,15 @@ def test_the_same_value_gets_the_same_pseudonym_and_phones_keep_their_shape() ->
 
 
 def test_a_copy_into_the_repository_itself_or_a_filled_database_is_refused(
-    copied: tuple[Engine, Engine, dict[str, int]],
+    copied: Copied,
 ) -> None:
-    source, target, _counts = copied
+    source, target, _counts, crypto = copied
     rows = _rows(target, "golden_customer")
 
     with pytest.raises(InvalidInputError, match="another database"):
-        copy_anonymized(source=source, target=source)
+        copy_anonymized(source=source, target=source, target_crypto=crypto)
     with pytest.raises(InvalidInputError, match="not empty"):
-        copy_anonymized(source=source, target=target)
+        copy_anonymized(source=source, target=target, target_crypto=crypto)
     assert _rows(target, "golden_customer") == rows
     with target.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Order)) == _rows(

@@ -14,7 +14,7 @@ from amigo.core.clock import utcnow
 from amigo.core.config import get_settings
 from amigo.core.db import make_engine, normalize_url, unit_of_work
 from amigo.core.errors import InvalidInputError, NotFoundError
-from amigo.privacy.anonymized_copy import copy_anonymized
+from amigo.privacy.anonymized_copy import copy_anonymized, copy_keys
 from amigo.privacy.models import SubjectRequest
 from amigo.privacy.retention import anonymize_expired, cutoff, find_expired
 from amigo.privacy.service import (
@@ -372,9 +372,16 @@ def anonymized_copy_command(
     to: str = typer.Option(
         ..., "--to", help="URL of a new or empty database (sqlite:///test.db, postgresql://...)."
     ),
+    keys_dir: Path = typer.Option(
+        Path("anonymized-copy-keys"),
+        "--keys-dir",
+        help="Where the test environment's own encryption keys are (created on first use): "
+        "the copy is encrypted under them, never under the repository's.",
+    ),
 ) -> None:
     """Write an anonymized copy of the repository for a test environment."""
     source = get_engine()
+    target_crypto = copy_keys(keys_dir)
     target = make_engine(normalize_url(to))
     try:
         with counted_progress() as progress:
@@ -386,6 +393,7 @@ def anonymized_copy_command(
             copied = copy_anonymized(
                 source=source,
                 target=target,
+                target_crypto=target_crypto,
                 on_table=next_table,
                 on_rows=lambda n: progress.advance(task, n),
             )
@@ -394,5 +402,8 @@ def anonymized_copy_command(
     console.print(
         f"{sum(copied.values()):,} rows in {len(copied)} tables copied to "
         f"{target.url.render_as_string(hide_password=True)}: names, emails, phones, streets "
-        "and IPs pseudonymized, birth dates shifted, free text dropped (docs/privacy.md)."
+        "and IPs pseudonymized, birth dates shifted, free text dropped (docs/privacy.md). "
+        f"It is encrypted under the keys in {keys_dir}/: give the test environment "
+        f"AMIGO_ENCRYPTION_KEY_FILE={keys_dir}/amigo-encryption.key and "
+        f"AMIGO_ENCRYPTION_INDEX_KEY_FILE={keys_dir}/amigo-index.key."
     )

@@ -227,17 +227,18 @@ def _rule(
 
 def _blocking_conditions(new: Any, uncommon: Callable[[str], bool]) -> list[Any]:
     conditions = []
-    if new.email_match_key:
-        conditions.append(links.c.email_match_key == new.email_match_key)
-    if new.phone:
-        conditions.append(links.c.phone == new.phone)
+    # The identifiers are encrypted: their blind indexes are the blocking keys.
+    if new.email_index:
+        conditions.append(links.c.email_index == new.email_index)
+    if new.phone_index:
+        conditions.append(links.c.phone_index == new.phone_index)
     if new.name_key:
         # As in a batch: a name shared by many records is no reason to compare.
         first, _, last = new.name_key.partition(" ")
         names = [name for name in (new.name_key, f"{last} {first}") if uncommon(name)]
         if names:
             conditions.append(links.c.name_key.in_(names))
-    if new.birth_date and (new.first_name_key or new.last_name_key):
+    if new.birth_date_index and (new.first_name_key or new.last_name_key):
         same_name_part = [
             column == value
             for column, value in (
@@ -246,7 +247,7 @@ def _blocking_conditions(new: Any, uncommon: Callable[[str], bool]) -> list[Any]
             )
             if value
         ]
-        conditions.append((links.c.birth_date == new.birth_date) & or_(*same_name_part))
+        conditions.append((links.c.birth_date_index == new.birth_date_index) & or_(*same_name_part))
     return conditions
 
 

@@ -185,7 +185,8 @@ def derive_from_links(
 # ---------------------------------------------------------------- writing
 
 
-_VALUE_COLUMNS = (*PROFILE_FIELDS, "lineage", "updated_at")
+# The blind indexes follow the values they index; the audit shows the values only.
+_VALUE_COLUMNS = (*PROFILE_FIELDS, "email_index", "phone_index", "lineage", "updated_at")
 
 
 def _write_profiles(connection: Connection, values_by_id: dict[int, dict[str, Any]]) -> None:

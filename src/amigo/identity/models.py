@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
-    Date,
     Float,
     ForeignKey,
     Index,
@@ -27,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from amigo.core.crypto import EncryptedDate, EncryptedText, SealedJSON, maintain_blind_indexes
 from amigo.core.db import Base, BigIntId, JSONType, UTCDateTime, str_enum
 from amigo.ingest.models import SourceSystem
 
@@ -43,10 +43,10 @@ class IdentityLink(Base):
         UniqueConstraint("source_system", "source_id"),
         # Blocking keys of incremental resolution: a new record finds its
         # candidates through these, never by scanning.
-        Index("ix_identity_link_email_match_key", "email_match_key"),
-        Index("ix_identity_link_phone", "phone"),
+        Index("ix_identity_link_email_index", "email_index"),
+        Index("ix_identity_link_phone_index", "phone_index"),
         Index("ix_identity_link_name_key", "name_key"),
-        Index("ix_identity_link_birth_date", "birth_date"),
+        Index("ix_identity_link_birth_date_index", "birth_date_index"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -58,18 +58,24 @@ class IdentityLink(Base):
 
     # The current version of the record (None on links made before match features existed).
     record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"))
-    email: Mapped[str | None] = mapped_column(String(320))
-    email_match_key: Mapped[str | None] = mapped_column(String(320))
+    # Direct identifiers encrypted; the blind indexes are the blocking keys (docs/encryption.md).
+    email: Mapped[str | None] = mapped_column(EncryptedText("identity_link.email"))
+    email_match_key: Mapped[str | None] = mapped_column(
+        EncryptedText("identity_link.email_match_key")
+    )
+    email_index: Mapped[str | None] = mapped_column(String(22))
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100))
-    phone: Mapped[str | None] = mapped_column(String(20))
-    birth_date: Mapped[date | None] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(EncryptedText("identity_link.phone"))
+    phone_index: Mapped[str | None] = mapped_column(String(22))
+    birth_date: Mapped[date | None] = mapped_column(EncryptedDate("identity_link.birth_date"))
+    birth_date_index: Mapped[str | None] = mapped_column(String(22))
     preferred_language: Mapped[str | None] = mapped_column(String(8))
     preferred_store_id: Mapped[str | None] = mapped_column(String(20))
     tier: Mapped[str | None] = mapped_column(String(20))
     associate_id: Mapped[str | None] = mapped_column(String(20))
-    address_line1: Mapped[str | None] = mapped_column(String(200))
-    address_line2: Mapped[str | None] = mapped_column(String(200))
+    address_line1: Mapped[str | None] = mapped_column(EncryptedText("identity_link.address_line1"))
+    address_line2: Mapped[str | None] = mapped_column(EncryptedText("identity_link.address_line2"))
     postal_code: Mapped[str | None] = mapped_column(String(20))
     city: Mapped[str | None] = mapped_column(String(100))
     region: Mapped[str | None] = mapped_column(String(100))
@@ -83,8 +89,20 @@ class IdentityLink(Base):
     last_name_key: Mapped[str | None] = mapped_column(String(100))
     name_key: Mapped[str | None] = mapped_column(String(201))  # "first last", gaps from the e-mail
     # The e-mail's local part unless it only spells the name (namesakes' addresses look alike).
-    distinct_local_part: Mapped[str | None] = mapped_column(String(320))
+    distinct_local_part: Mapped[str | None] = mapped_column(
+        EncryptedText("identity_link.distinct_local_part")
+    )
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+maintain_blind_indexes(
+    IdentityLink,
+    {
+        "email_index": ("email_match_key", "email"),
+        "phone_index": ("phone", "phone"),
+        "birth_date_index": ("birth_date", "birth_date"),
+    },
+)
 
 
 class IdentityReference(Base):
@@ -155,7 +173,9 @@ class MergeEvent(Base):
     probability: Mapped[float | None] = mapped_column(Float)
     match_weight: Mapped[float | None] = mapped_column(Float)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    field_changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    field_changes: Mapped[dict[str, Any]] = mapped_column(
+        SealedJSON("merge_event.field_changes"), default=dict
+    )
     moved_link_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
     reason: Mapped[str | None] = mapped_column(Text)
     merged_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -184,7 +204,9 @@ class MatchReview(Base):
     rule: Mapped[str] = mapped_column(String(60))
     # Why it was not merged automatically: below the threshold, or the guards it tripped.
     reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    comparison: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    comparison: Mapped[dict[str, Any]] = mapped_column(
+        SealedJSON("match_review.comparison"), default=dict
+    )
     model_version: Mapped[int | None] = mapped_column(Integer)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("resolution_run.id"))
     status: Mapped[ReviewStatus] = mapped_column(str_enum(ReviewStatus), index=True)

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, func, select, update
 
+from amigo.core.crypto import current_crypto
 from amigo.core.db import table_of
 from amigo.core.sql import bulk_insert, is_one_of
 from amigo.identity.clustering import Clustering, Link, cluster
@@ -178,8 +179,14 @@ def read_records(connection: Connection) -> Records:
 
     Through the driver's cursor: at 1.7 M rows, SQLAlchemy's per-row type
     processing (dates parsed only to be written back as text) would double
-    the time.
+    the time. The encrypted identifiers are decrypted here (the ISO text of a
+    birth date is what the features take).
     """
+    cipher = current_crypto().cipher
+
+    def opened(value: str | None, field: str) -> str | None:
+        return None if value is None else cipher.decrypt(value, field=field)
+
     link_ids: list[int] = []
     customer_ids: list[int] = []
     features: list[dict[str, Any]] = []
@@ -202,13 +209,13 @@ def read_records(connection: Connection) -> Records:
                     first_name_key=first_key,
                     last_name_key=last_key,
                     name_key=name_key,
-                    email_match_key=row[7],
-                    phone=row[8],
-                    birth_date=row[9],
+                    email_match_key=opened(row[7], "identity_link.email_match_key"),
+                    phone=opened(row[8], "identity_link.phone"),
+                    birth_date=opened(row[9], "identity_link.birth_date"),
                     postal_code=row[10],
                     city=row[11],
-                    address_line1=row[12],
-                    local_part=row[13],
+                    address_line1=opened(row[12], "identity_link.address_line1"),
+                    local_part=opened(row[13], "identity_link.distinct_local_part"),
                 )
             )
             position += 1

@@ -8,9 +8,10 @@ version of the record rewrites it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from amigo.core.crypto import blind_index
 from amigo.identity.keys import distinct_local_part, name_keys
 from amigo.ingest.facts import CustomerFacts
 
@@ -37,7 +38,16 @@ VALUE_COLUMNS = (
     "closed",
 )
 KEY_COLUMNS = ("first_name_key", "last_name_key", "name_key", "distinct_local_part")
-SNAPSHOT_COLUMNS = ("record_id", *VALUE_COLUMNS, "source_created_at", *KEY_COLUMNS, "updated_at")
+# Blind indexes of the encrypted email match key, phone and birth date: the blocking keys.
+INDEX_COLUMNS = ("email_index", "phone_index", "birth_date_index")
+SNAPSHOT_COLUMNS = (
+    "record_id",
+    *VALUE_COLUMNS,
+    "source_created_at",
+    *KEY_COLUMNS,
+    *INDEX_COLUMNS,
+    "updated_at",
+)
 
 
 def snapshot_values(facts: CustomerFacts, record_id: int, now: datetime) -> dict[str, Any]:
@@ -57,7 +67,21 @@ def snapshot_values(facts: CustomerFacts, record_id: int, now: datetime) -> dict
         values["email_match_key"], keys, facts.first_name, facts.last_name
     )
     values["updated_at"] = now
+    values.update(link_indexes(values["email_match_key"], facts.phone, facts.birth_date))
     return values
+
+
+def link_indexes(
+    email_match_key: str | None, phone: str | None, birth_date: date | None
+) -> dict[str, str | None]:
+    """Return a link's blind indexes: the blocking keys of its encrypted identifiers."""
+    return {
+        "email_index": blind_index(email_match_key, field="email"),
+        "phone_index": blind_index(phone, field="phone"),
+        "birth_date_index": None
+        if birth_date is None
+        else blind_index(birth_date.isoformat(), field="birth_date"),
+    }
 
 
 def facts_from_snapshot(row: Any, source_system: str, source_id: str) -> CustomerFacts:
@@ -88,4 +112,11 @@ def facts_from_snapshot(row: Any, source_system: str, source_id: str) -> Custome
     )
 
 
-__all__ = ["SNAPSHOT_COLUMNS", "VALUE_COLUMNS", "facts_from_snapshot", "snapshot_values"]
+__all__ = [
+    "INDEX_COLUMNS",
+    "SNAPSHOT_COLUMNS",
+    "VALUE_COLUMNS",
+    "facts_from_snapshot",
+    "link_indexes",
+    "snapshot_values",
+]

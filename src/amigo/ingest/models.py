@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from amigo.core.crypto import EncryptedText, SealedJSON
 from amigo.core.db import Base, BigIntId, JSONType, UTCDateTime, str_enum
 
 
@@ -59,8 +60,11 @@ class SourceRecord(Base):
     source_system: Mapped[SourceSystem] = mapped_column(str_enum(SourceSystem))
     entity: Mapped[str] = mapped_column(String(30))
     source_id: Mapped[str] = mapped_column(String(80))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Sealed (docs/encryption.md): customer records and orders name people.
+    payload: Mapped[dict[str, Any]] = mapped_column(SealedJSON("source_record.payload"))
     payload_hash: Mapped[str] = mapped_column(String(64))
+    # Blind index of the email an order names: erasure finds guest checkouts by it.
+    contact_index: Mapped[str | None] = mapped_column(String(22), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("load_batch.id"))
     status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus))
@@ -78,8 +82,9 @@ class Reject(Base):
     source_id: Mapped[str | None] = mapped_column(String(80))
     source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"))
     reason_code: Mapped[str] = mapped_column(String(40), index=True)
-    message: Mapped[str] = mapped_column(Text)
-    raw_payload: Mapped[str] = mapped_column(Text)
+    # Encrypted: the rejected row, and a message quoting its bad value, may name the person.
+    message: Mapped[str] = mapped_column(EncryptedText("reject.message"))
+    raw_payload: Mapped[str] = mapped_column(EncryptedText("reject.raw_payload"))
     payload_hash: Mapped[str] = mapped_column(String(64))
     file: Mapped[str | None] = mapped_column(Text)
     line_number: Mapped[int | None] = mapped_column(Integer)
@@ -119,8 +124,9 @@ class ValidationIssueRecord(Base):
     entity: Mapped[str] = mapped_column(String(30))
     field: Mapped[str] = mapped_column(String(60))
     code: Mapped[str] = mapped_column(String(40))
-    message: Mapped[str] = mapped_column(Text)
-    value: Mapped[str | None] = mapped_column(Text)
+    # Encrypted: an invalid email or phone is still someone's.
+    message: Mapped[str] = mapped_column(EncryptedText("validation_issue.message"))
+    value: Mapped[str | None] = mapped_column(EncryptedText("validation_issue.value"))
 
 
 class RawConsent(Base):

@@ -32,6 +32,7 @@ from amigo.core.sql import (
     is_one_of,
     upsert,
 )
+from amigo.ingest import writers
 from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES, ExportFile
 from amigo.ingest.facts import CustomerFacts, MappingContext, MappingResult
 from amigo.ingest.indexes import (
@@ -62,7 +63,13 @@ from amigo.ingest.readers import ExportFile as ReaderFile
 from amigo.ingest.readers import RawRow, open_csv_export, open_jsonl_export
 from amigo.ingest.screening import screen_batch
 from amigo.ingest.writers import Pending, WriteContext
-from amigo.privacy.suppression import SuppressionList, list_is_empty, suppression_secret
+from amigo.privacy.suppression import (
+    ORDER_CONTACT_SYSTEMS,
+    SuppressionList,
+    list_is_empty,
+    order_contact_index,
+    suppression_secret,
+)
 from amigo.profiles.models import SalesAssociate, Store
 from amigo.quality.issues import ValidationIssue
 
@@ -361,6 +368,8 @@ class _Batch:
         work: list[_Work] = []
         new_records: list[dict[str, Any]] = []
         system, entity, now, batch_id = self.system, self.entity, self.now, self.batch_id
+        # Orders that name a buyer's email get its blind index: the payload is sealed.
+        contact = self.spec.writer is writers.write_orders and system in ORDER_CONTACT_SYSTEMS
         for row, item in keyed:
             source_id, digest, result = item.source_id, item.digest, item.result
             if source_id is None or digest is None or result is None:  # pragma: no cover
@@ -393,6 +402,7 @@ class _Batch:
                         "source_id": source_id,
                         "payload": item.payload_json,
                         "payload_hash": digest,
+                        "contact_index": order_contact_index(row.data) if contact else None,
                         "received_at": now,
                         "batch_id": batch_id,
                         "status": REJECTED if result.reject else PROCESSED,

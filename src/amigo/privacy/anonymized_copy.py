@@ -28,6 +28,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from faker.providers.person.de_DE import Provider as GermanNames
@@ -39,10 +40,15 @@ from faker.providers.person.it_IT import Provider as ItalianNames
 from sqlalchemy import Engine, Table, bindparam, func, insert, select, text, update
 
 import amigo.models  # noqa: F401 - registers every table
+from amigo.core.config import EncryptionSettings
+from amigo.core.crypto import FieldCrypto, crypto_from_settings, using_crypto
 from amigo.core.db import Base
 from amigo.core.errors import InvalidInputError
 from amigo.core.migrate import upgrade
 from amigo.identity.keys import distinct_local_part, name_keys
+from amigo.identity.snapshot import link_indexes
+from amigo.privacy.suppression import ORDER_CONTACT_SYSTEMS, order_contact_index
+from amigo.profiles.survivorship import contact_indexes
 from amigo.quality.emails import email_match_key, normalize_email
 
 _PROVIDERS = (FrenchNames, AmericanNames, BritishNames, GermanNames, ItalianNames, SpanishNames)
@@ -288,15 +294,49 @@ def _rekey(row: dict[str, Any]) -> None:
     )
 
 
+def _reindex(table: str, row: dict[str, Any]) -> None:
+    """Recompute a row's blind indexes from its pseudonyms, under the copy's own index key.
+
+    The repository's indexes are HMACs of the real values: kept, they would
+    tell which pseudonym is which person in the repository.
+    """
+    if table == "golden_customer":
+        row.update(contact_indexes(row))
+    elif table == "identity_link":
+        row.update(link_indexes(row["email_match_key"], row["phone"], row["birth_date"]))
+    elif table == "source_record":
+        is_order = row["source_system"] in ORDER_CONTACT_SYSTEMS and row["entity"] == "order"
+        row["contact_index"] = order_contact_index(row["payload"]) if is_order else None
+
+
+def copy_keys(directory: Path) -> FieldCrypto:
+    """Return the test environment's keys from its key files in a directory (made on first use).
+
+    The environment then reads the copy with ``AMIGO_ENCRYPTION_KEY_FILE`` and
+    ``AMIGO_ENCRYPTION_INDEX_KEY_FILE`` pointing at them.
+    """
+    return crypto_from_settings(
+        EncryptionSettings(
+            key_file=directory / "amigo-encryption.key",
+            index_key_file=directory / "amigo-index.key",
+        )
+    )
+
+
 def copy_anonymized(
     *,
     source: Engine,
     target: Engine,
+    target_crypto: FieldCrypto,
     on_table: Callable[[str, int], None] | None = None,
     on_rows: Callable[[int], None] | None = None,
     batch_size: int = 2000,
 ) -> dict[str, int]:
-    """Write an anonymized copy of every table into an empty target; return rows per table."""
+    """Write an anonymized copy of every table into an empty target; return rows per table.
+
+    The copy is encrypted under ``target_crypto``, the test environment's own
+    keys: it never needs the repository's.
+    """
     if source.url.render_as_string(False) == target.url.render_as_string(False):
         raise InvalidInputError("the copy must go to another database than the repository")
     upgrade(target)
@@ -319,7 +359,7 @@ def copy_anonymized(
             merged_into: list[dict[str, Any]] = []
             query = select(table).order_by(*table.primary_key.columns)
             rows = reading.execution_options(yield_per=batch_size).execute(query)
-            for part in rows.partitions(batch_size):
+            for part in rows.partitions(batch_size):  # decrypted as read, under ours
                 values = [transform(dict(row._mapping)) for row in part]
                 if table.name == "golden_customer":
                     # A profile may be merged into one with a higher id: link them afterwards.
@@ -328,7 +368,10 @@ def copy_anonymized(
                     ]
                     for v in values:
                         v["merged_into_id"] = None
-                writing.execute(insert(table), values)
+                with using_crypto(target_crypto):
+                    for value in values:
+                        _reindex(table.name, value)
+                    writing.execute(insert(table), values)
                 if on_rows is not None:
                     on_rows(len(values))
             if merged_into:
@@ -361,4 +404,4 @@ def _reset_sequences(connection: Any, tables: list[Table]) -> None:
                 )
 
 
-__all__ = ["Pseudonyms", "copy_anonymized"]
+__all__ = ["Pseudonyms", "copy_anonymized", "copy_keys"]

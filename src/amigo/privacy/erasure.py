@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from amigo.consent.models import ConsentEvent
 from amigo.consent.service import current_consents, held_profiles, holder_of, record_consent
+from amigo.core.crypto import blind_index
 from amigo.core.db import table_of
 from amigo.core.sql import is_one_of
 from amigo.events.models import OutboxEvent
@@ -44,6 +45,7 @@ from amigo.identity.models import (
     MergeEvent,
     ReviewStatus,
 )
+from amigo.identity.snapshot import INDEX_COLUMNS
 from amigo.ingest import writers
 from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES
 from amigo.ingest.models import RawConsent, Reject, SourceRecord, ValidationIssueRecord
@@ -58,6 +60,7 @@ from amigo.privacy.models import (
 from amigo.privacy.suppression import (
     ORDER_CONTACT_KEYS,
     ORDER_CONTACT_SYSTEMS,
+    ORDER_EMAIL_INDEX,
     add_to_list,
     keyed_hash,
     person_identifiers,
@@ -93,7 +96,14 @@ PERSONAL_COLUMNS = (
     "city",
     "region",
 )
-_LINK_KEY_COLUMNS = ("first_name_key", "last_name_key", "name_key", "distinct_local_part")
+_LINK_KEY_COLUMNS = (
+    "first_name_key",
+    "last_name_key",
+    "name_key",
+    "distinct_local_part",
+    *INDEX_COLUMNS,
+)
+_PROFILE_INDEX_COLUMNS = ("email_index", "phone_index")
 _CUSTOMER_ENTITY = dict(CUSTOMER_MAPPERS.keys())  # system -> its customer entity
 _ORDER_ENTITY = {s.source.value: s.entity for s in EXPORT_FILES if s.writer is writers.write_orders}
 _INTERACTION_ENTITIES = [s.entity for s in EXPORT_FILES if s.writer is writers.write_interactions]
@@ -244,21 +254,27 @@ def erase_people(
 
 
 def _guest_orders_of(connection: Connection, emails: set[str]) -> list[Any]:
-    """Return the order records naming any of the emails, in one pass over the orders."""
+    """Return the order records naming any of the emails, found by their blind index."""
     if not emails:
         return []
-    contact = [func.lower(records.c.payload[key].as_string()) for key in ORDER_CONTACT_KEYS]
-    return list(
-        connection.execute(
+    indexes = sorted({blind_index(e, field=ORDER_EMAIL_INDEX) or "" for e in emails})
+    found: list[Any] = []
+    for condition in is_one_of(connection, records.c.contact_index, indexes):
+        found += connection.execute(
             select(
                 records.c.id, records.c.source_system, records.c.source_id, records.c.payload
             ).where(
+                condition,
                 records.c.source_system.in_(ORDER_CONTACT_SYSTEMS),
                 records.c.entity.in_([_ORDER_ENTITY[s] for s in ORDER_CONTACT_SYSTEMS]),
-                or_(*(column.in_(sorted(emails)) for column in contact)),
             )
         ).all()
-    )
+    # The index is over the address as given: check it is one of hers, as written.
+    return [
+        row
+        for row in found
+        if any(str(row.payload.get(key) or "").lower() in emails for key in ORDER_CONTACT_KEYS)
+    ]
 
 
 def _personal_strings(rows: Iterable[Any]) -> list[str]:
@@ -435,7 +451,7 @@ def _scrub_order_records(connection: Connection, found: Sequence[Any]) -> list[i
         connection.execute(
             update(records)
             .where(records.c.id == record_id)
-            .values(payload=scrubbed, payload_hash=digest)
+            .values(payload=scrubbed, payload_hash=digest, contact_index=None)
         )
         touched.append(int(record_id))
     return touched
@@ -443,35 +459,7 @@ def _scrub_order_records(connection: Connection, found: Sequence[Any]) -> list[i
 
 def _guest_orders(connection: Connection, strings: Sequence[str]) -> list[Any]:
     """Return the order records that name one of the person's emails without a customer id."""
-    emails = sorted(_emails(strings))
-    if not emails:
-        return []
-    if connection.dialect.name == "sqlite":
-        # LIKE on the stored text first (case-blind for ASCII, four times faster than
-        # parsing every order's JSON); the exact check follows, in Python.
-        names: Any = or_(
-            *(cast(records.c.payload, Text).contains(e, autoescape=True) for e in emails)
-        )
-    else:
-        names = or_(
-            *(
-                func.lower(records.c.payload[key].as_string()).in_(emails)
-                for key in ORDER_CONTACT_KEYS
-            )
-        )
-    found = connection.execute(
-        select(records.c.id, records.c.source_system, records.c.source_id, records.c.payload).where(
-            records.c.source_system.in_(ORDER_CONTACT_SYSTEMS),
-            records.c.entity.in_([_ORDER_ENTITY[s] for s in ORDER_CONTACT_SYSTEMS]),
-            names,
-        )
-    ).all()
-    wanted = set(emails)
-    return [
-        row
-        for row in found
-        if any(str(row.payload.get(key) or "").lower() in wanted for key in ORDER_CONTACT_KEYS)
-    ]
+    return _guest_orders_of(connection, _emails(strings))
 
 
 def _erase_interactions(
@@ -515,16 +503,17 @@ def _erase_rejects(
         (str(link.source_system), _CUSTOMER_ENTITY[str(link.source_system)], str(link.source_id))
         for link in person_links
     ]
-    contacts = _contacts(strings)
     conditions: list[Any] = [table.c.source_record_id.in_(record_ids)] if record_ids else []
     if by_source:
         conditions.append(
             tuple_(table.c.source_system, table.c.entity, table.c.source_id).in_(by_source)
         )
-    conditions += [func.lower(table.c.raw_payload).contains(value.lower()) for value in contacts]
-    if not conditions:
-        return 0
-    found = connection.execute(select(table.c.id, table.c.message).where(or_(*conditions))).all()
+    found: list[Any] = (
+        list(connection.execute(select(table.c.id, table.c.message).where(or_(*conditions))))
+        if conditions
+        else []
+    )
+    found += _rejects_naming(connection, _contacts(strings), {int(r.id) for r in found})
     for reject_id, message in found:
         connection.execute(
             update(table)
@@ -537,6 +526,26 @@ def _erase_rejects(
             )
         )
     return len(found)
+
+
+def _rejects_naming(connection: Connection, contacts: list[str], known: set[int]) -> list[Any]:
+    """Return the other rejects whose raw text names one of the contacts.
+
+    The raw text is encrypted, so SQL cannot search it: every reject is read
+    and decrypted (rejects are few, about one row in a hundred of a load).
+    """
+    if not contacts:
+        return []
+    table = table_of(Reject)
+    wanted = [c.lower() for c in contacts]
+    found = []
+    rows = connection.execution_options(yield_per=5000).execute(
+        select(table.c.id, table.c.message, table.c.raw_payload)
+    )
+    for row in rows:
+        if int(row.id) not in known and any(c in row.raw_payload.lower() for c in wanted):
+            found.append(row[:2])
+    return found
 
 
 def _erase_issues(connection: Connection, record_ids: list[int]) -> None:
@@ -654,7 +663,7 @@ def _erase_profiles(connection: Connection, profile_ids: list[int], now: datetim
             status=CustomerStatus.ERASED.value,
             lineage={},
             updated_at=now,
-            **dict.fromkeys(PERSONAL_COLUMNS),
+            **dict.fromkeys((*PERSONAL_COLUMNS, *_PROFILE_INDEX_COLUMNS)),
         )
     )
     for model in (CustomerStore, CustomerAssociate, ProcessingRestriction, ManualRectification):

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from amigo.core.crypto import EncryptedText
 from amigo.core.db import Base, BigIntId, JSONType, UTCDateTime, str_enum
 
 
@@ -49,7 +50,8 @@ class SubjectRequest(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     extension_reason: Mapped[str | None] = mapped_column(Text)
-    details: Mapped[str | None] = mapped_column(Text)  # what the person asked, in their words
+    # What the person asked, in their words: it may quote their email or address.
+    details: Mapped[str | None] = mapped_column(EncryptedText("subject_request.details"))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     # What execution did: files written, purposes withdrawn, the confirmation sent.
     result: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
@@ -68,7 +70,8 @@ class SubjectRequestStep(Base):
     actor: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(30))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    note: Mapped[str | None] = mapped_column(Text)
+    # Encrypted: a filing step's note is the request's details, in the person's words.
+    note: Mapped[str | None] = mapped_column(EncryptedText("subject_request_step.note"))
 
 
 class ProcessingRestriction(Base):

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from amigo.core.config import PrivacySettings
+from amigo.core.crypto import blind_index
 from amigo.core.db import table_of
 from amigo.core.keyfile import secret_from
 from amigo.core.sql import insert_ignore, is_one_of
@@ -61,6 +62,7 @@ ORDER_PERSONAL_KEYS = frozenset(
 # whose orders do (a Y2 receipt names only the customer code).
 ORDER_CONTACT_KEYS = ("email", "contact_email")
 ORDER_CONTACT_SYSTEMS = ("shopify",)
+ORDER_EMAIL_INDEX = "order_email"  # the blind index's logical field
 
 
 def suppression_secret(settings: PrivacySettings) -> str:
@@ -118,6 +120,22 @@ def contact_email_key(raw: Any) -> str | None:
         return None
     normalized = normalize_email(raw)
     return None if normalized.value is None else email_match_key(normalized.value)
+
+
+def order_contact_index(payload: Any) -> str | None:
+    """Return the blind index of the email an order payload names (erasure's guest checkouts).
+
+    Over the address as given, case-folded (logical field ``order_email``):
+    what erasure looks the person's addresses up by, without normalizing
+    every order of a load.
+    """
+    if not isinstance(payload, Mapping):
+        return None
+    for key in ORDER_CONTACT_KEYS:
+        value = payload.get(key)
+        if isinstance(value, str) and value.strip():
+            return blind_index(value, field=ORDER_EMAIL_INDEX)
+    return None
 
 
 def scrub_order_payload(payload: Any) -> Any:
@@ -229,6 +247,7 @@ class SuppressionList:
 __all__ = [
     "ORDER_CONTACT_KEYS",
     "ORDER_CONTACT_SYSTEMS",
+    "ORDER_EMAIL_INDEX",
     "ORDER_PERSONAL_KEYS",
     "SuppressionList",
     "add_to_list",
@@ -236,6 +255,7 @@ __all__ = [
     "customer_identifiers",
     "keyed_hash",
     "list_is_empty",
+    "order_contact_index",
     "person_identifiers",
     "scrub_order_payload",
     "source_pseudonym",

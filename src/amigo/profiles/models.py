@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Date,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from amigo.core.crypto import EncryptedDate, EncryptedText, SealedJSON, maintain_blind_indexes
 from amigo.core.db import Base, BigIntId, JSONType, UTCDateTime, str_enum
 
 
@@ -64,20 +64,30 @@ class GoldenCustomer(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     external_id: Mapped[str] = mapped_column(String(24), unique=True)
-    email: Mapped[str | None] = mapped_column(String(320))
-    email_match_key: Mapped[str | None] = mapped_column(String(320), index=True)
+    # Direct identifiers are encrypted (docs/encryption.md); exact lookups go
+    # through the blind indexes: email_index of the match key, phone_index of E.164.
+    email: Mapped[str | None] = mapped_column(EncryptedText("golden_customer.email"))
+    email_match_key: Mapped[str | None] = mapped_column(
+        EncryptedText("golden_customer.email_match_key")
+    )
+    email_index: Mapped[str | None] = mapped_column(String(22), index=True)
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100), index=True)
-    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
-    birth_date: Mapped[date | None] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(EncryptedText("golden_customer.phone"))  # E.164
+    phone_index: Mapped[str | None] = mapped_column(String(22), index=True)
+    birth_date: Mapped[date | None] = mapped_column(EncryptedDate("golden_customer.birth_date"))
     preferred_language: Mapped[str | None] = mapped_column(String(8))
     preferred_store_id: Mapped[str | None] = mapped_column(ForeignKey("store.id"))
     origin: Mapped[CustomerOrigin] = mapped_column(str_enum(CustomerOrigin))
     tier: Mapped[CustomerTier] = mapped_column(
         str_enum(CustomerTier), default=CustomerTier.STANDARD
     )
-    address_line1: Mapped[str | None] = mapped_column(String(200))
-    address_line2: Mapped[str | None] = mapped_column(String(200))
+    address_line1: Mapped[str | None] = mapped_column(
+        EncryptedText("golden_customer.address_line1")
+    )
+    address_line2: Mapped[str | None] = mapped_column(
+        EncryptedText("golden_customer.address_line2")
+    )
     postal_code: Mapped[str | None] = mapped_column(String(20))
     city: Mapped[str | None] = mapped_column(String(100))
     region: Mapped[str | None] = mapped_column(String(100))
@@ -92,6 +102,12 @@ class GoldenCustomer(Base):
     lineage: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+maintain_blind_indexes(
+    GoldenCustomer,
+    {"email_index": ("email_match_key", "email"), "phone_index": ("phone", "phone")},
+)
 
 
 class Store(Base):
@@ -257,7 +273,7 @@ class ManualRectification(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("golden_customer.id"), index=True)
     field: Mapped[str] = mapped_column(String(40))
     # The corrected value, normalized as the sources' values are (None: the field removed).
-    value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    value: Mapped[Any] = mapped_column(SealedJSON("manual_rectification.value"), nullable=True)
     request_id: Mapped[int | None] = mapped_column(BigInteger)  # the subject request, if any
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(Text)

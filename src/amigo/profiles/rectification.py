@@ -23,7 +23,7 @@ from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError, NotFoundError
 from amigo.events.service import DomainEvent, emit_events
 from amigo.profiles.models import CustomerStatus, GoldenCustomer, ManualRectification
-from amigo.profiles.survivorship import ADDRESS_FIELDS, SCALAR_FIELDS
+from amigo.profiles.survivorship import ADDRESS_FIELDS, SCALAR_FIELDS, contact_indexes
 from amigo.quality.addresses import (
     normalize_address_line,
     normalize_city,
@@ -175,6 +175,8 @@ def _overlay(values: dict[str, Any], row: Any) -> None:
     values[field] = value
     if field == "email":
         values["email_match_key"] = None if value is None else email_match_key(value)
+    if field in ("email", "phone"):
+        values.update(contact_indexes(values))
     lineage = dict(values.get("lineage") or {})
     request = f"DSR-{row.request_id}" if row.request_id is not None else None
     lineage[field] = {  # the shape of a source's lineage, and who corrected it for what

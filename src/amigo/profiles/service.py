@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from amigo.consent.service import current_consents
+from amigo.core.crypto import blind_index
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError, NotFoundError
 from amigo.core.sql import insert_ignore, is_one_of, is_row_of
@@ -87,7 +88,8 @@ def find_customers(*, session: Session, reference: str, limit: int = 20) -> list
         email = normalize_email(reference)
         if email.value is None:
             raise InvalidInputError(f"{reference!r} is not a valid email address")
-        query = query.where(GoldenCustomer.email_match_key == email_match_key(email.value))
+        key = email_match_key(email.value)
+        query = query.where(GoldenCustomer.email_index == blind_index(key, field="email"))
     else:
         phone = normalize_phone(reference, region_hint=None)
         if phone.value is None:
@@ -96,7 +98,7 @@ def find_customers(*, session: Session, reference: str, limit: int = 20) -> list
             raise InvalidInputError(
                 f"{reference!r} is neither an id, a source:id, an email nor a valid phone number"
             )
-        query = query.where(GoldenCustomer.phone == phone.value)
+        query = query.where(GoldenCustomer.phone_index == blind_index(phone.value, field="phone"))
     found = list(session.scalars(query.order_by(GoldenCustomer.id).limit(limit)))
     return [_follow_merges(session, customer) for customer in found]
 
@@ -121,14 +123,15 @@ def search_customers(
         normalized = normalize_email(email)
         if normalized.value is None:
             raise InvalidInputError(f"{email!r} is not a valid email address", code="invalid_email")
-        query = query.where(GoldenCustomer.email_match_key == email_match_key(normalized.value))
+        key = email_match_key(normalized.value)
+        query = query.where(GoldenCustomer.email_index == blind_index(key, field="email"))
     if phone is not None:
         number = normalize_phone(phone, region_hint=None)
         if number.value is None:
             number = normalize_phone(phone, region_hint="FR")
         if number.value is None:
             raise InvalidInputError(f"{phone!r} is not a valid phone number", code="invalid_phone")
-        query = query.where(GoldenCustomer.phone == number.value)
+        query = query.where(GoldenCustomer.phone_index == blind_index(number.value, field="phone"))
     for column, raw, part in (
         (GoldenCustomer.last_name, last_name, "last_name"),
         (GoldenCustomer.first_name, first_name, "first_name"),
@@ -313,10 +316,10 @@ def locate_customers(
     }
     _by_source(connection, found["source"], set(source_keys))
     for kind, link_column, golden_column, values in (
-        ("email", _links.c.email_match_key, _golden.c.email_match_key, set(email_keys)),
-        ("phone", _links.c.phone, _golden.c.phone, set(phones)),
+        ("email", _links.c.email_index, _golden.c.email_index, set(email_keys)),
+        ("phone", _links.c.phone_index, _golden.c.phone_index, set(phones)),
     ):
-        _by_contact(connection, found[kind], link_column, golden_column, values)
+        _by_contact(connection, found[kind], link_column, golden_column, values, field=kind)
     wanted_external = sorted(set(external_ids))
     for condition in is_one_of(connection, _golden.c.external_id, wanted_external):
         for row in connection.execute(select(_golden.c.id, _golden.c.external_id).where(condition)):
@@ -374,24 +377,34 @@ def _by_contact(
     link_column: Any,
     golden_column: Any,
     values: set[str],
+    *,
+    field: str,
 ) -> None:
-    """Find the profiles holding each email key or phone: their source records', else the golden's."""
+    """Find the profiles holding each email key or phone: their source records', else the golden's.
+
+    Through the blind index columns: the values themselves are encrypted.
+    """
     if not values:
         return
+    value_of: dict[str, str] = {}
+    for value in values:
+        index = blind_index(value, field=field)
+        if index is not None:
+            value_of[index] = value
     links: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for condition in is_one_of(connection, link_column, sorted(values)):
+    for condition in is_one_of(connection, link_column, sorted(value_of)):
         for row in connection.execute(
-            select(_links.c.id, _links.c.customer_id, link_column.label("value")).where(condition)
+            select(_links.c.id, _links.c.customer_id, link_column.label("blind")).where(condition)
         ):
-            links[row.value].append((int(row.customer_id), int(row.id)))
+            links[value_of[row.blind]].append((int(row.customer_id), int(row.id)))
     for value, rows in links.items():
         found[value] = ({c for c, _ in rows}, min(link for _, link in rows))
-    rest = sorted(values - set(links))
+    rest = sorted(index for index, value in value_of.items() if value not in links)
     for condition in is_one_of(connection, golden_column, rest):
         for row in connection.execute(
-            select(_golden.c.id, golden_column.label("value")).where(condition)
+            select(_golden.c.id, golden_column.label("blind")).where(condition)
         ):
-            ids, _ = found.setdefault(row.value, (set(), None))
+            ids, _ = found.setdefault(value_of[row.blind], (set(), None))
             ids.add(int(row.id))
 
 

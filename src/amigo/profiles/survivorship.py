@@ -10,11 +10,12 @@ address's city.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from amigo.core.crypto import blind_index
 from amigo.ingest.facts import CustomerFacts
 
 SOURCE_PRIORITY = {"manual": 0, "cegid": 1, "shopify": 2, "webforms": 3}
@@ -166,7 +167,16 @@ def golden_values(candidates: Sequence[Candidate], now: datetime) -> dict[str, A
     values["tier"] = values["tier"] or "standard"
     values["lineage"] = derived.lineage
     values["updated_at"] = now
+    values.update(contact_indexes(values))
     return values
+
+
+def contact_indexes(values: Mapping[str, Any]) -> dict[str, str | None]:
+    """Return a golden profile's blind indexes: what finds it by email or phone."""
+    return {
+        "email_index": blind_index(values.get("email_match_key"), field="email"),
+        "phone_index": blind_index(values.get("phone"), field="phone"),
+    }
 
 
 def _from_one(candidate: Candidate) -> DerivedProfile:
