@@ -98,9 +98,12 @@ def _iso(value: Any) -> str:
 
 
 def _json(value: Any) -> Any:
+    """Return a JSON column's value parsed: SQLite hands its text, PostgreSQL (jsonb) the value."""
+    if op.get_bind().dialect.name != "sqlite" or value is None:
+        return value
     if isinstance(value, bytes | memoryview):
         value = bytes(value).decode()
-    return orjson.loads(value) if isinstance(value, str) else value
+    return orjson.loads(value)
 
 
 def _rewrite(

@@ -539,8 +539,9 @@ def _rejects_naming(connection: Connection, contacts: list[str], known: set[int]
     table = table_of(Reject)
     wanted = [c.lower() for c in contacts]
     found = []
-    rows = connection.execution_options(yield_per=5000).execute(
-        select(table.c.id, table.c.message, table.c.raw_payload)
+    # yield_per on the statement: on the connection it would stick to every later statement.
+    rows = connection.execute(
+        select(table.c.id, table.c.message, table.c.raw_payload).execution_options(yield_per=5000)
     )
     for row in rows:
         if int(row.id) not in known and any(c in row.raw_payload.lower() for c in wanted):
