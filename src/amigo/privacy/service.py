@@ -351,12 +351,17 @@ def execute_request(
             f"{reference(request)} stays approved until it is",
             code="not_available",
         )
+    # The messages name both ways of giving values: the CLI's --set, the API's "changes".
     if request.type is RequestType.RECTIFICATION and not changes:
         raise InvalidInputError(
-            f"{reference(request)}: say which values to correct (--set field=value)"
+            f"{reference(request)}: say which values to correct "
+            '(--set field=value, or "changes": {"field": "value"} over the API)'
         )
     if changes and request.type is not RequestType.RECTIFICATION:
-        raise InvalidInputError(f"{reference(request)} is {request.type.value}: nothing to --set")
+        raise InvalidInputError(
+            f"{reference(request)} is {request.type.value}: it takes no corrected values "
+            '(--set or "changes" are for rectifications)'
+        )
     request.result = executor(
         Execution(
             session=session,
