@@ -240,7 +240,8 @@ def test_the_client_360_costs_a_fixed_number_of_queries(live_api: LiveApi) -> No
 
     assert answer.status_code == 200
     # Profile, links, one latest source record per link, orders, their lines, totals,
-    # consents as stated, the ledger's states, interactions and their count, stores,
-    # associates, the audit row: a hot path whose cost must not grow unnoticed.
+    # consents as stated, the ledger's states, whether a restriction holds (the profiles
+    # held, then the restrictions: 3), interactions and their count, stores, associates,
+    # the audit row: a hot path whose cost must not grow unnoticed.
     sources = len(answer.json()["sources"])
-    assert len(statements) == 14 + sources, statements
+    assert len(statements) == 17 + sources, statements

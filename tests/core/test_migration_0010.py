@@ -23,7 +23,8 @@ from amigo.profiles.service import find_customers
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC).isoformat(" ")
 EMAIL = "ondine.marchal@example.net"
 PHONE = "+33644332211"
-ORDER = {"id": 77, "email": "Ondine.Marchal@Example.net", "total_price": "120.00"}
+ORDER_EMAIL = "Ondine.Marchal@Example.net"
+ORDER = {"id": 77, "email": ORDER_EMAIL, "total_price": "120.00"}
 
 # Rows as a 0009 repository held them: identifiers in clear.
 ROWS = [
@@ -118,7 +119,7 @@ def test_0010_encrypts_every_identifier_held_in_clear(
         assert [c.id for c in find_customers(session=session, reference=PHONE)] == [1]
         record = session.get_one(SourceRecord, 1)
         assert record.payload == ORDER
-        assert record.contact_index == blind_index(ORDER["email"], field="order_email")
+        assert record.contact_index == blind_index(ORDER_EMAIL, field="order_email")
         assert EMAIL in session.get_one(Reject, 1).raw_payload
         assert session.get_one(MergeEvent, 1).field_changes == {"phone": [None, PHONE]}
         assert session.get_one(ManualRectification, 1).value == PHONE

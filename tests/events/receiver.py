@@ -27,7 +27,7 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers each path's requests by its script ("500", "timeout", "ok"), then "ok"."""
+    """Answers each path's requests by its script ("500", "echo", "timeout", "ok"), then "ok"."""
 
     base_url: str
     secrets: dict[str, str] = field(default_factory=dict)
@@ -62,6 +62,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             answer: int | str = action if action == "timeout" else 500
             if action == "ok":
                 answer = 204 if verified else 401
+            elif action == "echo":
+                answer = 422
             with receiver.lock:
                 receiver.received.append(
                     Received(self.path, headers, orjson.loads(body), verified, answer)
@@ -69,9 +71,12 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if action == "timeout":
                 time.sleep(receiver.hang_seconds)
                 return
+            # "echo": refused with a body quoting what was sent, as some receivers do.
+            reply = b"invalid event: " + body if action == "echo" else b""
             self.send_response(int(answer))
-            self.send_header("content-length", "0")
+            self.send_header("content-length", str(len(reply)))
             self.end_headers()
+            self.wfile.write(reply)
 
         def log_message(self, format: str, *args: Any) -> None:
             """Keep the test output quiet."""

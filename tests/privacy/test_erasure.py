@@ -4,11 +4,16 @@ One person, Zéphyrine Quillebœuf, is in every source (a Y2 customer with a
 receipt, a Shopify customer with an order and a guest checkout, a web-form
 sign-up with an interaction and a rejected row), merged into one profile,
 with a consent given on the preference center and an access report written.
-Around her, a small synthetic population that must come out untouched.
+The website tracked her through the Segment API (an identify sent before she
+was known, then identify, alias from her email, track, and a rejected
+message), and a webhook receiver refused an event naming her: it sits in the
+dead letters. Around her, a small synthetic population that must come out
+untouched.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,18 +29,25 @@ from amigo.consent.service import consent_history, current_consents, record_cons
 from amigo.core.config import PrivacySettings
 from amigo.core.db import unit_of_work
 from amigo.core.errors import InvalidInputError
-from amigo.events.models import OutboxEvent
+from amigo.events.models import OutboxEvent, WebhookDeadLetter, WebhookDelivery
+from amigo.events.service import to_cloudevent
+from amigo.events.webhooks import WebhookSender, create_subscription, dispatch_event
 from amigo.identity.service import merge_profiles, unmerge_profiles
 from amigo.ingest.service import LoadReport, load_directory
 from amigo.privacy.erasure import erase_people
 from amigo.privacy.models import ErasureSuppression
 from amigo.privacy.service import approve_request, create_request, execute_request, verify_identity
-from amigo.profiles.models import GoldenCustomer, Order, OrderLine
+from amigo.profiles.models import GoldenCustomer, Interaction, Order, OrderLine
 from amigo.profiles.rectification import rectify_profile
 from amigo.profiles.service import find_customers
 from amigo.synth.cegid import CUSTOMER_COLUMNS
+from amigo.tracking.models import TrackingIdentity, TrackingMessage, TrackingSource
+from amigo.tracking.service import SourceRef, create_source, receive_batch, receive_message
+from events.receiver import webhook_receiver
 from privacy.people import (
+    ADDRESS,
     CEGID_ID,
+    CITY,
     EMAIL,
     FORM_ID,
     IP,
@@ -51,6 +63,36 @@ from privacy.people import (
 )
 
 LIST_KEY = "test-suppression-key"
+USER_ID, DEVICE = "shop-zq-77", "anon-zq-1"  # her ids on the website
+# What the website sent about her, in order, once she was known.
+TRACKED: list[tuple[str, dict[str, Any]]] = [
+    ("track", {"anonymousId": DEVICE, "event": "Product Viewed", "properties": {"sku": "SS26"}}),
+    (
+        "identify",
+        {
+            "userId": USER_ID,
+            "anonymousId": DEVICE,
+            "context": {"ip": IP},
+            "traits": {
+                "email": EMAIL,
+                "firstName": "Zéphyrine",
+                "lastName": "Quillebœuf",
+                "phone": "+33698765432",
+                "address": {"street": ADDRESS, "city": CITY},
+            },
+        },
+    ),
+    ("alias", {"userId": USER_ID, "previousId": EMAIL}),  # the shop's old ids were emails
+    (
+        "track",
+        {
+            "userId": USER_ID,
+            "event": "Order Completed",
+            "properties": {"total": 240},
+            "context": {"ip": IP, "traits": {"email": EMAIL, "phone": "06 98 76 54 32"}},
+        },
+    ),
+]
 
 
 @dataclass
@@ -95,6 +137,61 @@ def _request(
         return dict(done.result)
 
 
+def _source(engine: Engine) -> SourceRef:
+    with unit_of_work(engine) as session:
+        found = session.scalars(select(TrackingSource).where(TrackingSource.name == "web")).first()
+        if found is not None:
+            return SourceRef(found.id, found.name)
+        created = create_source(session=session, name="web", now=NOW)
+        return SourceRef(created.id, created.name)
+
+
+def _track(engine: Engine, calls: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send the calls to the tracking API's service, one request each, as the website would."""
+    source = _source(engine)
+    for n, (kind, message) in enumerate(calls):
+        body = {"messageId": f"{kind}-{n}-{len(json.dumps(message))}",
+                "timestamp": "2026-11-20T10:00:00Z", **message}  # fmt: skip
+        with unit_of_work(engine) as session:
+            receive_message(session=session, source=source, message_type=kind,
+                            body=json.dumps(body).encode(), content_encoding=None, now=NOW)  # fmt: skip
+
+
+def _track_her(engine: Engine) -> None:
+    """Track her on the website, with a rejected message naming her and a stranger's visit."""
+    _track(engine, TRACKED)
+    rejected = {"type": "track", "anonymousId": "anon-zq-2", "messageId": "no-event",
+                "context": {"traits": {"email": EMAIL.title(), "name": "Zéphyrine Quillebœuf"}}}  # fmt: skip
+    with unit_of_work(engine) as session:
+        summary = receive_batch(session=session, source=_source(engine), content_encoding=None,
+                                body=json.dumps({"batch": [rejected]}).encode(), now=NOW)  # fmt: skip
+    assert [r.code for r in summary.rejected] == ["missing_event"]
+    _track(engine, [("page", {"anonymousId": "anon-stranger", "name": "Home"})])
+
+
+def _dead_letter_about_her(engine: Engine) -> None:
+    """Dispatch the event of her alias (it names her old id, her email) to a refusing receiver."""
+    with webhook_receiver() as receiver, unit_of_work(engine) as session:
+        subscription = create_subscription(
+            session=session, url=receiver.url("/crm"), event_types=["interaction.*"], now=NOW
+        )
+        receiver.secrets["/crm"] = subscription.secret
+        receiver.scripts["/crm"] = ["echo", "echo"]
+        [alias] = [
+            e
+            for e in session.scalars(
+                select(OutboxEvent).where(OutboxEvent.type == "interaction.recorded")
+            )
+            if e.data.get("name") == EMAIL
+        ]
+        sender = WebhookSender(attempts=2, backoff_seconds=0.01, sleep=lambda _s: None)
+        try:
+            result = dispatch_event(session=session, event=to_cloudevent(alias), sender=sender)
+        finally:
+            sender.close()
+    assert result.dead == [subscription.id]
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> PrivacySettings:
     return PrivacySettings(
@@ -109,6 +206,9 @@ def loaded(
     """Return a repository holding the person (three profiles merged into one) and her export."""
     engine = open_engine(fresh_database_url)
     export = write_person_export(tmp_path / "export")
+    # Before any source named her: the identify finds no one, its interaction stays anonymous.
+    _track(engine, [("identify", {"anonymousId": "anon-zq-0", "traits": {
+        "email": EMAIL, "name": "Zéphyrine Quillebœuf", "phone": "06 98 76 54 32"}})])  # fmt: skip
     load_directory(engine=engine, directory=export)
     cegid, shopify, form = (
         _profile_id(engine, r)
@@ -123,6 +223,8 @@ def loaded(
                        proof={"ip": IP, "user_agent": "Firefox/133.0", "wording": "prefs-v2"})  # fmt: skip
         rectify_profile(session=session, customer_id=cegid, changes={"address_line2": "Hameau de Mouthier"},
                         actor="dpo@amigo.test", now=NOW)  # fmt: skip
+    _track_her(engine)
+    _dead_letter_about_her(engine)
     return engine, export
 
 
@@ -145,8 +247,50 @@ def test_after_an_erasure_no_table_holds_the_persons_strings(erased: Erased) -> 
     assert hits == []
     assert all(not Path(f).exists() for f in erased.files)
     assert erased.result["files_deleted"] == len(erased.files) == 2
-    assert erased.result["interactions_deleted"] == 1
+    assert erased.result["interactions_deleted"] == 1  # counts source records: the web form's
     assert erased.result["rejects_erased"] >= 1
+    # The identify before she was known, the calls after, and the rejected message.
+    assert erased.result["tracking_messages_erased"] == 1 + len(TRACKED) + 1
+    assert erased.result["dead_letters_erased"] == 1
+
+
+def test_her_tracking_messages_stay_as_shells_and_a_resend_is_not_stored_again(
+    erased: Erased,
+) -> None:
+    with unit_of_work(erased.engine) as session:
+        messages = session.scalars(select(TrackingMessage).order_by(TrackingMessage.id)).all()
+        identities = session.scalars(select(TrackingIdentity)).all()
+        tracked = session.scalars(
+            select(Interaction).where(Interaction.source_system == "tracking")
+        ).all()
+    hers = [m for m in messages if m.payload == {"erased": "DSR-2"}]
+    [stranger] = [m for m in messages if m not in hers]
+    assert len(hers) == 1 + len(TRACKED) + 1
+    assert {(m.user_id, m.anonymous_id) for m in hers} == {(None, None)}
+    assert sorted(m.status for m in hers) == ["processed"] * (1 + len(TRACKED)) + ["rejected"]
+    assert (stranger.anonymous_id, stranger.payload["name"]) == ("anon-stranger", "Home")
+    assert [(i.kind, i.value) for i in identities] == []
+    assert [i.source_interaction_id for i in tracked] == [stranger.key]
+
+    _track(erased.engine, TRACKED)  # the website's SDK sends them all again
+
+    with unit_of_work(erased.engine) as session:
+        assert session.scalar(select(func.count()).select_from(TrackingMessage)) == len(messages)
+    assert scan(erased.engine) == []
+
+
+def test_her_dead_letter_keeps_its_envelope_and_loses_its_data(erased: Erased) -> None:
+    with unit_of_work(erased.engine) as session:
+        [letter] = session.scalars(select(WebhookDeadLetter)).all()
+        attempts = session.scalars(select(WebhookDelivery)).all()
+
+    assert letter.event["data"] == {"erased": "DSR-2"}
+    assert (letter.event["type"], letter.event["subject"]) == (
+        "interaction.recorded",
+        erased.profile,
+    )
+    assert letter.last_error == "HTTP 422 [erased: DSR-2]"
+    assert [a.error for a in attempts] == ["HTTP 422 [erased: DSR-2]"] * 2
 
 
 def test_orders_stay_for_the_accounts_with_no_link_to_the_person(erased: Erased) -> None:

@@ -38,6 +38,8 @@ class CurrentConsent(BaseModel):
     allows_contact: bool
     since: datetime | None
     decided_by: list[int]
+    # A restriction of processing (GDPR article 18) holds: no contact, whatever the consent.
+    restricted: bool = False
 
 
 class RecordedConsent(BaseModel):

@@ -225,7 +225,7 @@ def record_statement(
         ],
     )
     project_consents(connection, [holder], now=now, cause="recorded")
-    return ledger_id, current_consents(session=session, customer_id=holder)[chosen_purpose.value]
+    return ledger_id, contact_states(session=session, customer_id=holder)[chosen_purpose.value]
 
 
 def holder_of(*, session: Session, customer_id: int) -> int:
@@ -584,14 +584,8 @@ def held_profiles(*, session: Session, customer_id: int) -> list[int]:
     return sorted(_held_by(session.connection(), [holder]))
 
 
-def may_contact(*, session: Session, customer_id: int, purpose: str) -> bool:
-    """Return whether the person may be contacted for the purpose now (checked at send time).
-
-    Consent is needed, and no restriction of processing (GDPR article 18) on the profile.
-    """
-    chosen = _purpose(purpose)
-    if not current_consents(session=session, customer_id=customer_id)[chosen.value].allows_contact:
-        return False
+def _restricted(session: Session, customer_id: int) -> bool:
+    """Return whether a restriction of processing (GDPR article 18) holds on the person."""
     restricted = session.scalar(
         select(func.count())
         .select_from(ProcessingRestriction)
@@ -601,7 +595,34 @@ def may_contact(*, session: Session, customer_id: int, purpose: str) -> bool:
             )
         )
     )
-    return not restricted
+    return bool(restricted)
+
+
+def contact_states(*, session: Session, customer_id: int) -> dict[str, CurrentConsent]:
+    """Return each purpose's state as it decides contact now: consent, and no restriction.
+
+    What the API and the Client 360 show. ``current_consents`` stays the
+    ledger's own answer (the preference center works on it): under a
+    restriction the person still consents, but may not be contacted.
+    """
+    states = current_consents(session=session, customer_id=customer_id)
+    if not _restricted(session, customer_id):
+        return states
+    return {
+        purpose: state.model_copy(update={"allows_contact": False, "restricted": True})
+        for purpose, state in states.items()
+    }
+
+
+def may_contact(*, session: Session, customer_id: int, purpose: str) -> bool:
+    """Return whether the person may be contacted for the purpose now (checked at send time).
+
+    Consent is needed, and no restriction of processing (GDPR article 18) on the profile.
+    """
+    chosen = _purpose(purpose)
+    if not current_consents(session=session, customer_id=customer_id)[chosen.value].allows_contact:
+        return False
+    return not _restricted(session, customer_id)
 
 
 __all__ = [
@@ -609,6 +630,7 @@ __all__ = [
     "RebuildSummary",
     "SourceStatement",
     "consent_history",
+    "contact_states",
     "current_consents",
     "held_profiles",
     "holder_of",

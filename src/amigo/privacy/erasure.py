@@ -13,7 +13,10 @@ leaves the person whole rather than half erased. What stays, and why:
   (IP, user agent, wording shown) are blanked, the one update the ledger's
   triggers accept;
 - keyed hashes of the person's ids, email, phone and name with birth date go
-  on the suppression list, so that an import cannot bring them back.
+  on the suppression list, so that an import cannot bring them back;
+- the tracking API's raw messages stay as shells (their key, so that a resend
+  is still recognised, type, times and status), their payload and ids blanked;
+- webhook dead letters keep the event's envelope for the record, not its data.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from amigo.consent.models import ConsentEvent
 from amigo.consent.service import current_consents, held_profiles, holder_of, record_consent
 from amigo.core.crypto import blind_index
 from amigo.core.db import table_of
-from amigo.core.sql import is_one_of
-from amigo.events.models import OutboxEvent
+from amigo.core.sql import is_one_of, is_row_of
+from amigo.events.models import OutboxEvent, WebhookDeadLetter, WebhookDelivery
 from amigo.events.service import DomainEvent, emit_events
 from amigo.identity.models import (
     DistinctDecision,
@@ -76,6 +79,8 @@ from amigo.profiles.models import (
     ManualRectification,
     Order,
 )
+from amigo.tracking.models import TrackingIdentity, TrackingMessage
+from amigo.tracking.service import SOURCE_SYSTEM as TRACKING_SYSTEM
 
 golden = table_of(GoldenCustomer)
 links = table_of(IdentityLink)
@@ -153,6 +158,10 @@ def erase_person(
     )
     customer_records = _erase_customer_records(connection, person_links, secret, marker)
     orders = _unlink_orders(connection, profile_ids, strings, guests=deferred is None)
+    # Before the interactions go: they name the tracking messages they were made from.
+    tracked = _erase_tracking(
+        connection, profile_ids, _contacts(strings) if deferred is None else [], marker
+    )
     interactions = _erase_interactions(connection, profile_ids, marker)
     person_records = [*customer_records, *orders.record_ids, *interactions]
     rejects = _erase_rejects(connection, person_links, person_records, strings, reference)
@@ -181,6 +190,8 @@ def erase_person(
         events = 0
         deferred.emails.update(_emails(strings))
         deferred.external_ids.update(external_ids)
+        deferred.contacts.update(_contacts(strings))
+    dead_letters = _erase_dead_letters(connection, external_ids, strings, marker)
     holder = next(
         p for p in profiles if int(p.id) == holder_of(session=session, customer_id=customer_id)
     )
@@ -213,6 +224,8 @@ def erase_person(
         "interactions_deleted": len(interactions),
         "rejects_erased": rejects,
         "events_erased": events,
+        "tracking_messages_erased": tracked,
+        "dead_letters_erased": dead_letters,
         "files_deleted": files,
         "consents_withdrawn": withdrawn,
         "suppression_entries": listed,
@@ -225,6 +238,7 @@ class _Deferred:
 
     emails: set[str] = field(default_factory=set)
     external_ids: set[str] = field(default_factory=set)
+    contacts: set[str] = field(default_factory=set)  # emails and phones, for tracking messages
 
 
 def erase_people(
@@ -250,6 +264,7 @@ def erase_people(
         connection.execute(
             update(outbox).where(condition, outbox.c.type != "customer.erased").values(data=marker)
         )
+    _erase_tracking(connection, [], sorted(deferred.contacts), marker)
     return len(customer_ids)
 
 
@@ -704,6 +719,135 @@ def _erase_events(
     ]
     result = connection.execute(update(outbox).where(or_(*conditions)).values(data=marker))
     return int(result.rowcount or 0)
+
+
+# ---------------------------------------------------------------- tracking API and webhooks
+
+tracking_messages = table_of(TrackingMessage)
+tracking_ids = table_of(TrackingIdentity)
+
+
+def _erase_tracking(
+    connection: Connection,
+    profile_ids: Sequence[int],
+    contacts: Sequence[str],
+    marker: dict[str, str],
+) -> int:
+    """Blank the person's raw tracking messages and forget their ids; return how many messages.
+
+    Hers are the messages her interactions were made from, those sent under a
+    userId or anonymousId tied to her, and those naming her email or E.164
+    phone (an identify sent before she was known, a rejected message). A
+    message keeps its key, so that a resend of it is still recognised and not
+    stored again; the interactions made from it that nobody holds go with it.
+    """
+    messages = tracking_messages
+    interactions = table_of(Interaction)
+    keys = sorted(
+        str(key)
+        for key in connection.scalars(
+            select(interactions.c.source_interaction_id).where(
+                interactions.c.source_system == TRACKING_SYSTEM,
+                interactions.c.customer_id.in_(profile_ids),
+            )
+        )
+    )
+    tied = connection.execute(
+        select(tracking_ids.c.source_id, tracking_ids.c.kind, tracking_ids.c.value).where(
+            tracking_ids.c.customer_id.in_(profile_ids)
+        )
+    ).all()
+    conditions = list(is_one_of(connection, messages.c.key, keys))
+    for kind, column in (("user", messages.c.user_id), ("anonymous", messages.c.anonymous_id)):
+        pairs = [(int(row.source_id), str(row.value)) for row in tied if row.kind == kind]
+        conditions += list(is_row_of(connection, [messages.c.source_id, column], pairs))
+    conditions += [
+        func.lower(cast(messages.c.payload, Text)).contains(value.lower(), autoescape=True)
+        for value in contacts
+    ]
+    found: dict[int, str] = {}
+    for condition in conditions:
+        found.update(
+            (int(row.id), str(row.key))
+            for row in connection.execute(select(messages.c.id, messages.c.key).where(condition))
+        )
+    blank_hash = hashlib.sha256(canonical_json(marker)).hexdigest()
+    for condition in is_one_of(connection, messages.c.id, sorted(found)):
+        connection.execute(
+            update(messages)
+            .where(condition)
+            .values(payload=marker, payload_hash=blank_hash, user_id=None, anonymous_id=None)
+        )
+    for condition in is_one_of(
+        connection, interactions.c.source_interaction_id, sorted(found.values())
+    ):
+        connection.execute(
+            delete(interactions).where(
+                interactions.c.source_system == TRACKING_SYSTEM,
+                interactions.c.customer_id.is_(None),
+                condition,
+            )
+        )
+    connection.execute(delete(tracking_ids).where(tracking_ids.c.customer_id.in_(profile_ids)))
+    return len(found)
+
+
+def _erase_dead_letters(
+    connection: Connection, external_ids: list[str], strings: Sequence[str], marker: dict[str, str]
+) -> int:
+    """Blank the webhook dead letters about the person and the errors answered to their events.
+
+    A dead letter is a copy of an outbox event kept for replay: it keeps its
+    envelope (id, type, subject, time), as the outbox row does, and its data
+    becomes the marker. What a receiver answered may quote what it was sent,
+    so the errors of the attempts to deliver the person's events keep only
+    their HTTP status.
+    """
+    letters = table_of(WebhookDeadLetter)
+    conditions: list[Any] = [letters.c.event["subject"].as_string().in_(external_ids)]
+    conditions += [
+        func.lower(cast(letters.c.event, Text)).contains(value.lower(), autoescape=True)
+        for value in _contacts(strings)
+    ]
+    found = connection.execute(
+        select(letters.c.id, letters.c.event_id, letters.c.event, letters.c.last_error).where(
+            or_(*conditions)
+        )
+    ).all()
+    for letter_id, _event_id, event, error in found:
+        connection.execute(
+            update(letters)
+            .where(letters.c.id == letter_id)
+            .values(event={**event, "data": marker}, last_error=_blank_error(error, marker))
+        )
+    deliveries = table_of(WebhookDelivery)
+    attempts = list(
+        connection.execute(
+            select(deliveries.c.id, deliveries.c.error)
+            .join(outbox, outbox.c.event_id == deliveries.c.event_id)
+            .where(outbox.c.subject.in_(external_ids), deliveries.c.error.is_not(None))
+        )
+    )
+    for condition in is_one_of(connection, deliveries.c.event_id, [str(r[1]) for r in found]):
+        attempts += connection.execute(
+            select(deliveries.c.id, deliveries.c.error).where(
+                condition, deliveries.c.error.is_not(None)
+            )
+        ).all()
+    for delivery_id, error in {int(r[0]): r for r in attempts}.values():
+        connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(error=_blank_error(error, marker))
+        )
+    return len(found)
+
+
+def _blank_error(error: str | None, marker: dict[str, str]) -> str:
+    """Return a receiver's error without what it said: ``HTTP 422 [erased: DSR-12]``."""
+    status = re.match(r"HTTP \d{3}", error or "")
+    erased = f"[erased: {marker['erased']}]"
+    return f"{status.group(0)} {erased}" if status else erased
 
 
 __all__ = ["PERSONAL_COLUMNS", "erase_people", "erase_person", "sweep_text"]

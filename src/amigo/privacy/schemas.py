@@ -45,3 +45,5 @@ class SubjectRequestView(BaseModel):
 
 # What a request shows of the person (the audit log of reads names it).
 SUBJECT_REQUEST_FIELDS = ("subject_request",)
+# What a file written for a request shows: everything held on the person.
+EXPORT_FIELDS = ("privacy_export",)

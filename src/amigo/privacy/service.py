@@ -24,6 +24,7 @@ from amigo.events.service import DomainEvent, emit_events
 from amigo.privacy.deadlines import due_date, extended_due_date, latest_due_date
 from amigo.privacy.models import (
     OPEN_STATUSES,
+    PrivacyExport,
     ProcessingRestriction,
     RequestStatus,
     RequestType,
@@ -350,12 +351,17 @@ def execute_request(
             f"{reference(request)} stays approved until it is",
             code="not_available",
         )
+    # The messages name both ways of giving values: the CLI's --set, the API's "changes".
     if request.type is RequestType.RECTIFICATION and not changes:
         raise InvalidInputError(
-            f"{reference(request)}: say which values to correct (--set field=value)"
+            f"{reference(request)}: say which values to correct "
+            '(--set field=value, or "changes": {"field": "value"} over the API)'
         )
     if changes and request.type is not RequestType.RECTIFICATION:
-        raise InvalidInputError(f"{reference(request)} is {request.type.value}: nothing to --set")
+        raise InvalidInputError(
+            f"{reference(request)} is {request.type.value}: it takes no corrected values "
+            '(--set or "changes" are for rectifications)'
+        )
     request.result = executor(
         Execution(
             session=session,
@@ -418,6 +424,34 @@ def request_steps(*, session: Session, request_id: int) -> list[SubjectRequestSt
             .where(SubjectRequestStep.request_id == request_id)
             .order_by(SubjectRequestStep.id)
         )
+    )
+
+
+def export_file(*, session: Session, request_id: int, name: str) -> Path:
+    """Return a file the request produced (access report, portability archive), by its name."""
+    request = get_request(session=session, request_id=request_id)
+    written = [
+        Path(path)
+        for path in session.scalars(
+            select(PrivacyExport.path)
+            .where(PrivacyExport.request_id == request.id)
+            .order_by(PrivacyExport.id)
+        )
+    ]
+    for path in written:
+        if path.name != name:
+            continue
+        if not path.is_file():
+            raise NotFoundError(
+                f"{name} of {reference(request)} is no longer kept: erasing the person "
+                "deleted it, or it was removed from the export directory",
+                code="file_deleted",
+            )
+        return path
+    produced = ", ".join(path.name for path in written) or "none"
+    raise NotFoundError(
+        f"{reference(request)} produced no file {name!r} (its files: {produced})",
+        details={"files": [path.name for path in written]},
     )
 
 

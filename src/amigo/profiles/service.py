@@ -24,7 +24,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from amigo.consent.service import current_consents
+from amigo.consent.service import contact_states
 from amigo.core.crypto import blind_index
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError, NotFoundError
@@ -245,7 +245,7 @@ def client_360(
         order_count=order_count,
         lifetime_value_cents={currency: int(total or 0) for currency, _, total in totals},
         consents=[ConsentView.model_validate(c) for c in consents],
-        consent_states=list(current_consents(session=session, customer_id=customer.id).values()),
+        consent_states=list(contact_states(session=session, customer_id=customer.id).values()),
         interactions=[InteractionView.model_validate(i) for i in interactions],
         interaction_count=int(interaction_count or 0),
         stores=[

@@ -23,7 +23,7 @@ from amigo.consent.schemas import (
     LedgerEntry,
     RecordedConsent,
 )
-from amigo.consent.service import consent_history, current_consents, holder_of, record_statement
+from amigo.consent.service import consent_history, contact_states, holder_of, record_statement
 from amigo.core.audit import Reader, record_reads
 from amigo.core.clock import utcnow
 from amigo.core.roles import Permission
@@ -82,7 +82,7 @@ def consents(
     customer_id: CustomerId, session: SessionDep, reader: ReaderDep
 ) -> list[CurrentConsent]:
     """Return the effective consent of every purpose (never_asked where nothing was said)."""
-    states = list(current_consents(session=session, customer_id=customer_id).values())
+    states = list(contact_states(session=session, customer_id=customer_id).values())
     _read(session, reader, customer_id, CONSENT_STATE_FIELDS, "GET /v1/customers/{id}/consents")
     return states
 

@@ -3,7 +3,8 @@
 Each step is the privacy service's named action, taken with the caller's
 role and client id: the service checks the role again (only the DPO
 handles requests; a second approver may be an admin) and records the step.
-Reading a request shows what the person asked: audit-logged.
+Reading a request shows what the person asked, and downloading the files it
+produced shows everything held on them: both are audit-logged.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from amigo.api.deps import CallerDep, ReaderDep, SessionDep, SettingsDep, for_purpose
@@ -21,12 +23,13 @@ from amigo.core.audit import Reader, record_reads
 from amigo.core.clock import utcnow
 from amigo.core.roles import Permission
 from amigo.privacy.models import RequestStatus, RequestType, SubjectRequest
-from amigo.privacy.schemas import SUBJECT_REQUEST_FIELDS, SubjectRequestView
+from amigo.privacy.schemas import EXPORT_FIELDS, SUBJECT_REQUEST_FIELDS, SubjectRequestView
 from amigo.privacy.service import (
     approve_request,
     close_request,
     create_request,
     execute_request,
+    export_file,
     extend_request,
     get_request,
     list_requests,
@@ -46,6 +49,19 @@ router = APIRouter(
 )
 _HANDLE = [requires(Permission.HANDLE_SUBJECT_REQUESTS)]
 RequestId = Annotated[int, Path(ge=1, le=2**62, description="The request's id (DSR-12: 12)")]
+FileName = Annotated[
+    str,
+    Path(
+        max_length=60,
+        pattern=r"^DSR-[0-9]+-[a-z]+\.(json|html|zip)$",
+        description="A file's name as the request's result lists it (DSR-12-portability.zip)",
+    ),
+]
+_MEDIA_TYPES = {
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+    "zip": "application/zip",
+}
 
 
 class _Body(BaseModel):
@@ -95,12 +111,18 @@ def _view(
     )
 
 
-def _audit(session: SessionDep, reader: Reader, customer_ids: list[int], action: str) -> None:
+def _audit(
+    session: SessionDep,
+    reader: Reader,
+    customer_ids: list[int],
+    action: str,
+    fields: tuple[str, ...] = SUBJECT_REQUEST_FIELDS,
+) -> None:
     record_reads(
         session=session,
         reader=for_purpose(reader, "subject_request"),
         subject_ids=customer_ids,
-        fields=SUBJECT_REQUEST_FIELDS,
+        fields=fields,
         action=action,
         now=utcnow(),
     )
@@ -155,6 +177,33 @@ def request(request_id: RequestId, session: SessionDep, reader: ReaderDep) -> Su
     found = get_request(session=session, request_id=request_id)
     _audit(session, reader, [found.customer_id], "GET /v1/subject-requests/{id}")
     return _view(session, found)
+
+
+@router.get(
+    "/{request_id}/files/{name}",
+    response_class=FileResponse,
+    dependencies=_HANDLE,
+    responses={
+        200: {
+            "description": "The file, as an attachment",
+            "content": {media: {} for media in _MEDIA_TYPES.values()},
+        }
+    },
+)
+def request_file(
+    request_id: RequestId, name: FileName, session: SessionDep, reader: ReaderDep
+) -> FileResponse:
+    """Download a file an executed request wrote (access report, portability archive)."""
+    path = export_file(session=session, request_id=request_id, name=name)
+    found = get_request(session=session, request_id=request_id)
+    _audit(
+        session,
+        reader,
+        [found.customer_id],
+        "GET /v1/subject-requests/{id}/files/{name}",
+        EXPORT_FIELDS,
+    )
+    return FileResponse(path, media_type=_MEDIA_TYPES[path.suffix.lstrip(".")], filename=name)
 
 
 @router.post("/{request_id}/verify", response_model=SubjectRequestView, dependencies=_HANDLE)
