@@ -11,10 +11,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from amigo.core.config import get_settings
 from amigo.core.db import make_engine
 from amigo.core.errors import AmigoError
+from amigo.core.migrate import current_revision, head_revision
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,11 +40,39 @@ def user_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except AmigoError as error:
             raise fail(error.message) from None
+        except DBAPIError as error:
+            if not _schema_missing(error):
+                raise
+            raise fail(
+                "the database has no AMIgo schema, or an older one "
+                f"({type(error.orig).__name__}): run `amigo db upgrade` first"
+            ) from None
         except KeyboardInterrupt:
             error_console.print("interrupted")
             sys.exit(130)
 
     return wrapper
+
+
+def _schema_missing(error: DBAPIError) -> bool:
+    """Say whether a database error means a table or column the schema should have is missing."""
+    text = str(error.orig).lower()
+    # SQLite: "no such table/column"; PostgreSQL: UndefinedTable, UndefinedColumn.
+    return (
+        "no such table" in text
+        or "no such column" in text
+        or (getattr(error.orig, "sqlstate", None) in ("42P01", "42703"))
+    )
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Refuse to go on unless the database is migrated to the newest schema (exit 2)."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise fail(
+            f"the database is at schema revision {current or 'none'}, not {head}: "
+            "run `amigo db upgrade` first"
+        )
 
 
 def counted_progress(label_width: int | None = None) -> Progress:

@@ -6,7 +6,13 @@ import typer
 from rich.progress import TaskID
 
 import amigo.models  # noqa: F401 - every table registered on the metadata
-from amigo.cli.common import console, counted_progress, get_engine, user_errors
+from amigo.cli.common import (
+    console,
+    counted_progress,
+    get_engine,
+    require_current_schema,
+    user_errors,
+)
 from amigo.core.crypto import current_crypto
 from amigo.core.db import Base
 from amigo.core.rotation import RotationStats, count_stale, encrypted_tables, rotate_keys
@@ -28,12 +34,9 @@ def status_command() -> None:
         f"current key {ring.current_id}; ring {', '.join(ring.keys)} (from {source})",
         highlight=False,
     )
-    tables = encrypted_tables(Base.metadata)
-    if not tables:
-        console.print("no encrypted column in the schema yet (docs/encryption.md)")
-        return
     engine = get_engine()
-    for table in tables:
+    require_current_schema(engine)
+    for table in encrypted_tables(Base.metadata):
         console.print(f"{table.name}: {count_stale(engine, table):,} values under older keys")
 
 
@@ -52,6 +55,7 @@ def rotate_command(
 ) -> None:
     """Re-encrypt every encrypted value under a new key while the API keeps serving."""
     engine = get_engine()
+    require_current_schema(engine)  # before a key is added: a failed rotation leaves the ring
     with counted_progress() as progress:
         tasks: dict[str, TaskID] = {}
 
