@@ -72,18 +72,19 @@ def people(live_api: LiveApi) -> People:
         )
         # Profiles not yet resolved into one another share emails; erasure takes the
         # profile asked about and those merged into it, so the buyer's email is theirs alone.
+        # Compared by the emails' blind index: the emails themselves are encrypted.
         shared = set(
             session.scalars(
-                select(GoldenCustomer.email)
-                .where(GoldenCustomer.email.is_not(None))
-                .group_by(GoldenCustomer.email)
+                select(GoldenCustomer.email_index)
+                .where(GoldenCustomer.email_index.is_not(None))
+                .group_by(GoldenCustomer.email_index)
                 .having(func.count() > 1)
             )
         )
         alone = set(
             session.scalars(
                 select(GoldenCustomer.id).where(
-                    GoldenCustomer.id.in_(pool), GoldenCustomer.email.not_in(shared)
+                    GoldenCustomer.id.in_(pool), GoldenCustomer.email_index.not_in(shared)
                 )
             )
         )
