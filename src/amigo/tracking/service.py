@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,6 +97,18 @@ def list_sources(*, session: Session) -> list[SourceView]:
     ]
 
 
+def disable_source(*, session: Session, name: str, now: datetime) -> SourceView:
+    """Disable a source: its write key is refused from then on (after WRITE_KEY_CACHE_SECONDS)."""
+    source = session.scalar(select(TrackingSource).where(TrackingSource.name == name.strip()))
+    if source is None:
+        raise InvalidInputError(f"no source is named {name!r}")
+    if source.disabled_at is None:
+        source.disabled_at = now
+        session.flush()
+    _write_keys.forget(source.write_key_hash)
+    return SourceView.model_validate(source)
+
+
 @dataclass(frozen=True, slots=True)
 class SourceRef:
     """The authenticated source of a request."""
@@ -104,21 +117,64 @@ class SourceRef:
     name: str
 
 
+# How long a process keeps answering with a write key it found valid without asking the
+# database again: a disabled source's key is refused by every process within this time.
+WRITE_KEY_CACHE_SECONDS = 5.0
+
+
+class _WriteKeyCache:
+    """The write keys this process found valid lately: key hash -> source, until a deadline.
+
+    One query per request less. Only valid keys are kept (a new source's key works at
+    once); each for WRITE_KEY_CACHE_SECONDS, the bound on how long a disabled key is
+    still accepted. Keyed by database too: tests and tools open several in one process.
+    """
+
+    def __init__(self, ttl: float = WRITE_KEY_CACHE_SECONDS) -> None:
+        self.ttl = ttl
+        self._entries: dict[tuple[object, str], tuple[SourceRef, float]] = {}
+
+    def get(self, database: object, key_hash: str) -> SourceRef | None:
+        entry = self._entries.get((database, key_hash))
+        if entry is None or entry[1] <= time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, database: object, key_hash: str, source: SourceRef) -> None:
+        if len(self._entries) > 10_000:  # no key comes back after expiring: drop them all
+            self._entries.clear()
+        self._entries[(database, key_hash)] = (source, time.monotonic() + self.ttl)
+
+    def forget(self, key_hash: str) -> None:
+        for entry in [e for e in self._entries if e[1] == key_hash]:
+            self._entries.pop(entry, None)
+
+
+_write_keys = _WriteKeyCache()
+
+
 def authenticate(*, session: Session, write_key: str | None) -> SourceRef:
-    """Return the enabled source whose write key this is."""
+    """Return the enabled source whose write key this is (known keys cached a few seconds)."""
     if not write_key:
         raise InvalidWriteKeyError(
             "no write key: send it as the HTTP Basic user name, with an empty password"
         )
+    key_hash = _hash_key(write_key)
+    database = session.get_bind().engine.url
+    cached = _write_keys.get(database, key_hash)
+    if cached is not None:
+        return cached
     row = session.execute(
         select(TrackingSource.id, TrackingSource.name).where(
-            TrackingSource.write_key_hash == _hash_key(write_key),
+            TrackingSource.write_key_hash == key_hash,
             TrackingSource.disabled_at.is_(None),
         )
     ).first()
     if row is None:
         raise InvalidWriteKeyError("this write key names no enabled source")
-    return SourceRef(id=int(row.id), name=str(row.name))
+    source = SourceRef(id=int(row.id), name=str(row.name))
+    _write_keys.put(database, key_hash, source)
+    return source
 
 
 # ---------------------------------------------------------------- receiving
@@ -501,9 +557,11 @@ def _recorded_event(
 
 __all__ = [
     "SOURCE_SYSTEM",
+    "WRITE_KEY_CACHE_SECONDS",
     "SourceRef",
     "authenticate",
     "create_source",
+    "disable_source",
     "list_sources",
     "receive_batch",
     "receive_message",
