@@ -333,6 +333,21 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def _database_cpu_seconds(engine: Engine) -> float:
+    """Return the CPU time of the PostgreSQL backends serving this database (0 on SQLite).
+
+    Read from /proc, so only for a server on this machine; the app's pooled
+    connections live through the run, and those that ended are not counted.
+    """
+    if engine.dialect.name != "postgresql":
+        return 0.0
+    with engine.connect() as connection:
+        pids = connection.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).all()
+    return sum(_cpu_seconds(int(pid)) for pid in pids)
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -395,8 +410,10 @@ def run(args: argparse.Namespace) -> int:
             server = _serve(url, args.workers, port, workdir)
             try:
                 cpu = _cpu_seconds(server.pid)
+                database_cpu = _database_cpu_seconds(engine)
                 results = _load(args, port, created.write_key, people_file)
                 results[0]["server_cpu_s"] = _cpu_seconds(server.pid) - cpu
+                results[0]["database_cpu_s"] = _database_cpu_seconds(engine) - database_cpu
             finally:
                 os.killpg(server.pid, signal.SIGTERM)
                 server.wait(timeout=30)
@@ -417,7 +434,8 @@ def _load(
 ) -> list[dict[str, Any]]:
     start = time.time() + 2  # every load process begins at the same instant
     command = [sys.executable, __file__, "drive", "--url", f"http://127.0.0.1:{port}"]
-    command += ["--key", write_key, "--people", str(people_file), "--start", str(start)]
+    # --key=...: a write key may begin with "-", which argparse would take for an option.
+    command += [f"--key={write_key}", "--people", str(people_file), "--start", str(start)]
     command += ["--warmup", str(args.warmup), "--duration", str(args.duration)]
     command += ["--concurrency", str(args.concurrency)]
     drivers = [
@@ -453,7 +471,8 @@ def _report(
         f"throughput events_per_s={window_events / args.duration:.0f} "
         f"requests_per_s={sum(r['window_requests'] for r in results) / args.duration:.1f} "
         f"app_cpu_s={results[0]['server_cpu_s']:.1f} "
-        f"load_cpu_s={sum(r['cpu_s'] for r in results):.1f} errors={errors or 0}"
+        f"load_cpu_s={sum(r['cpu_s'] for r in results):.1f} "
+        f"database_cpu_s={results[0]['database_cpu_s']:.1f} errors={errors or 0}"
     )
     if latencies:
         print(
@@ -471,6 +490,13 @@ def _report(
     }
     print("database " + " ".join(f"{k}={v}" for k, v in counts.items()))
     print(f"sent acknowledged={sent} resent={sum(r['resent_events'] for r in results)}")
+    if sent:
+        # Over the whole run (warm-up included), per new message stored.
+        print(
+            f"cpu_per_event_us app={results[0]['server_cpu_s'] / sent * 1e6:.0f} "
+            f"database={results[0]['database_cpu_s'] / sent * 1e6:.0f} "
+            f"load={sum(r['cpu_s'] for r in results) / sent * 1e6:.0f}"
+        )
     wrong = {k: (counts[k], v) for k, v in expected.items() if counts[k] != v}
     print(
         "check "
