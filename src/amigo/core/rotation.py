@@ -2,7 +2,9 @@
 
 Keyset pagination on the primary key and short transactions per batch; each
 row is written only if it still holds what was read (compare and set), so
-the API keeps reading and writing throughout (docs/encryption.md).
+the API keeps reading and writing throughout (docs/encryption.md). Text
+columns (``EncryptedText``, ``EncryptedDate``) and sealed binary ones
+(``SealedJSON``) alike: each is selected by how its current values begin.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    LargeBinary,
     MetaData,
     Table,
     Text,
     and_,
     bindparam,
     func,
+    literal,
     or_,
     select,
 )
@@ -27,6 +31,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 
 from amigo.core.crypto import EncryptedType, FieldCipher, add_key, current_crypto
+from amigo.core.sealed import SealedJSON, binary_prefix
 
 
 @dataclass
@@ -49,18 +54,36 @@ def encrypted_tables(metadata: MetaData) -> list[Table]:
 
 
 def encrypted_columns(table: Table) -> dict[str, str]:
-    """Return the table's encrypted columns: column name -> field name."""
-    return {c.name: c.type.field for c in table.columns if isinstance(c.type, EncryptedType)}
+    """Return the table's encrypted columns, text and sealed binary: column name -> field name."""
+    return {
+        c.name: c.type.field
+        for c in table.columns
+        if isinstance(c.type, EncryptedType | SealedJSON)
+    }
 
 
-def _stale(raw: Any, columns: Mapping[str, str], prefix: str) -> ColumnElement[bool]:
+def _binary_columns(table: Table) -> set[str]:
+    return {c.name for c in table.columns if isinstance(c.type, SealedJSON)}
+
+
+def _prefixes(table: Table, cipher: FieldCipher) -> dict[str, str | bytes]:
+    """Return how each encrypted column's values under the current key begin."""
+    binary = _binary_columns(table)
+    return {
+        name: binary_prefix(cipher) if name in binary else cipher.current_prefix
+        for name in encrypted_columns(table)
+    }
+
+
+def _is_stale(raw: Any, name: str, prefix: str | bytes) -> ColumnElement[bool]:
     # substr, not LIKE: key ids may hold "_", a LIKE wildcard, and SQLite's LIKE ignores case.
-    return or_(
-        *(
-            and_(raw.c[name].is_not(None), func.substr(raw.c[name], 1, len(prefix)) != prefix)
-            for name in columns
-        )
-    )
+    # On a binary value (bytea, BLOB) substr counts bytes, on both backends.
+    current = literal(prefix, LargeBinary()) if isinstance(prefix, bytes) else prefix
+    return and_(raw.c[name].is_not(None), func.substr(raw.c[name], 1, len(prefix)) != current)
+
+
+def _stale(raw: Any, prefixes: Mapping[str, str | bytes]) -> ColumnElement[bool]:
+    return or_(*(_is_stale(raw, name, prefix) for name, prefix in prefixes.items()))
 
 
 def _raw_table(table: Table, columns: Mapping[str, str]) -> tuple[Any, str]:
@@ -68,14 +91,25 @@ def _raw_table(table: Table, columns: Mapping[str, str]) -> tuple[Any, str]:
     if len(keys) != 1:
         raise ValueError(f"{table.name}: re-encryption pages on a single-column primary key")
     key = keys[0]
-    # The stored text as it is, not through the encrypted type: nothing is decrypted by reading.
+    binary = _binary_columns(table)
+    # The stored value as it is, not through the encrypted type: nothing is decrypted by reading.
     raw = sql_table(
         table.name,
         sql_column(key.name, key.type),
-        *(sql_column(name, Text()) for name in columns),
+        *(sql_column(name, LargeBinary() if name in binary else Text()) for name in columns),
         schema=table.schema,
     )
     return raw, key.name
+
+
+def _reencrypted(cipher: FieldCipher, old: Any, field: str, prefix: str | bytes) -> Any:
+    """Return a stored value under the current key: itself when it already is."""
+    if isinstance(prefix, str):
+        return cipher.reencrypt(old, field=field)
+    old = bytes(old)
+    if old.startswith(prefix):
+        return old
+    return cipher.encrypt_bytes(cipher.decrypt_bytes(old, field=field), field=field)
 
 
 def count_stale(engine: Engine, table: Table, *, cipher: FieldCipher | None = None) -> int:
@@ -85,13 +119,10 @@ def count_stale(engine: Engine, table: Table, *, cipher: FieldCipher | None = No
     if not columns:
         return 0
     raw, _ = _raw_table(table, columns)
-    prefix = cipher.current_prefix
     total = 0
     with engine.connect() as connection:
-        for name in columns:
-            stale = and_(
-                raw.c[name].is_not(None), func.substr(raw.c[name], 1, len(prefix)) != prefix
-            )
+        for name, prefix in _prefixes(table, cipher).items():
+            stale = _is_stale(raw, name, prefix)
             total += connection.scalar(select(func.count()).select_from(raw).where(stale)) or 0
     return total
 
@@ -119,7 +150,7 @@ def reencrypt_table(
     if not columns:
         return stats
     raw, key = _raw_table(table, columns)
-    prefix = cipher.current_prefix
+    prefixes = _prefixes(table, cipher)
     update = (
         raw.update()
         .where(raw.c[key] == bindparam("_key"))
@@ -130,7 +161,7 @@ def reencrypt_table(
         stats.passes += 1
         last: Any = None
         while True:
-            query = select(raw).where(_stale(raw, columns, prefix)).order_by(raw.c[key])
+            query = select(raw).where(_stale(raw, prefixes)).order_by(raw.c[key])
             if last is not None:
                 query = query.where(raw.c[key] > last)
             # Read and write in two transactions; the compare and set makes that
@@ -145,8 +176,12 @@ def reencrypt_table(
                 change = {"_key": row[key]}
                 for name, field_name in columns.items():
                     old = row[name]
-                    new = None if old is None else cipher.reencrypt(old, field=field_name)
-                    stats.values += new is not old
+                    new = (
+                        None
+                        if old is None
+                        else _reencrypted(cipher, old, field_name, prefixes[name])
+                    )
+                    stats.values += new is not old and new != old
                     change[f"_old_{name}"] = old
                     change[f"_new_{name}"] = new
                 changes.append(change)
