@@ -12,9 +12,13 @@ from amigo.core.crypto import KeyRing, new_key
 
 
 def _keys(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return _amigo("keys", *args, cwd=cwd, **env)
+
+
+def _amigo(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AMIGO_ENCRYPTION_")}
     return subprocess.run(
-        [sys.executable, "-m", "amigo.cli", "keys", *args],
+        [sys.executable, "-m", "amigo.cli", *args],
         env={
             **clean,
             "AMIGO_DATABASE_URL": f"sqlite:///{cwd / 'amigo.db'}",
@@ -30,10 +34,11 @@ def _keys(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]
 
 
 def test_status_and_rotate_in_embedded_mode(tmp_path: Path) -> None:
+    assert _amigo("db", "upgrade", cwd=tmp_path).returncode == 0
     status = _keys("status", cwd=tmp_path)
     assert status.returncode == 0, status.stderr
     assert f"current key k1; ring k1 (from {tmp_path / 'amigo-encryption.key'})" in status.stdout
-    assert "no encrypted column in the schema yet" in status.stdout
+    assert "tracking_message: 0 values under older keys" in status.stdout
     key_file = tmp_path / "amigo-encryption.key"
     for path in (key_file, tmp_path / "amigo-index.key"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -41,7 +46,7 @@ def test_status_and_rotate_in_embedded_mode(tmp_path: Path) -> None:
 
     rotated = _keys("rotate", cwd=tmp_path)
     assert rotated.returncode == 0, rotated.stderr
-    assert "new key k2 current; 0 values re-encrypted in 0 tables" in rotated.stdout
+    assert "new key k2 current; 0 values re-encrypted in " in rotated.stdout
     assert "older keys may leave the ring" in rotated.stdout
     ring = KeyRing.parse(key_file.read_text(encoding="ascii"))
     assert list(ring.keys) == ["k2", "k1"]
@@ -55,6 +60,7 @@ def test_status_and_rotate_in_embedded_mode(tmp_path: Path) -> None:
 def test_keys_from_the_environment_are_not_rotated_in_place(tmp_path: Path) -> None:
     env = {"AMIGO_ENCRYPTION_KEY": f"k2:{new_key()} k1:{new_key()}"}
     env["AMIGO_ENCRYPTION_INDEX_KEY"] = new_key()
+    assert _amigo("db", "upgrade", cwd=tmp_path, **env).returncode == 0
     refused = _keys("rotate", cwd=tmp_path, **env)
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1

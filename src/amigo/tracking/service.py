@@ -23,11 +23,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from amigo.core.crypto import BlindIndex, current_crypto
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError
 from amigo.core.sql import insert_new, is_row_of, upsert
@@ -53,7 +55,14 @@ from amigo.tracking.messages import (
     parse_json_object,
     read_messages,
 )
-from amigo.tracking.models import TrackingIdentity, TrackingMessage, TrackingSource
+from amigo.tracking.models import (
+    ANONYMOUS_ID_FIELD,
+    USER_ID_FIELD,
+    TrackingIdentity,
+    TrackingMessage,
+    TrackingSource,
+    id_index,
+)
 from amigo.tracking.schemas import CreatedSource, ReceiveSummary, RejectedMessage, SourceView
 
 SOURCE_SYSTEM = "tracking"  # the interactions' source_system
@@ -257,7 +266,7 @@ def record_messages(
                 {
                     "source_id": source.id,
                     "kind": kind,
-                    "value": value,
+                    "value": _index_of(kind, value),
                     "customer_id": located.customer_id,
                     "rule": rule,
                     "updated_at": received_at,
@@ -282,6 +291,21 @@ def record_messages(
 
 
 # ---------------------------------------------------------------- who sent it
+
+
+_INDEX_FIELDS = {_USER: USER_ID_FIELD, _ANONYMOUS: ANONYMOUS_ID_FIELD}
+
+
+@lru_cache(maxsize=65_536)
+def _cached_index(value: str, field: str, index: BlindIndex) -> str:
+    return id_index(value, field=field, index=index)
+
+
+def _index_of(kind: str, value: str) -> str:
+    """Return the blind index an id of a kind is stored and looked up under."""
+    # A batch asks for the same ids several times (lookup, upsert, attach, rows);
+    # keyed by the process's index key too, which tests may replace.
+    return _cached_index(value, _INDEX_FIELDS[kind], current_crypto().index)
 
 
 def _explicit_reference(user_id: str) -> tuple[str, Any] | None:
@@ -347,15 +371,17 @@ class _Resolver:
             if value is not None
         }
         mapped: dict[tuple[str, str], int] = {}
+        # tracking_identity holds the ids' blind indexes: looked up by index, mapped back.
+        by_index = {(kind, _index_of(kind, value)): (kind, value) for kind, value in ids}
         key_columns = [_identities.c.source_id, _identities.c.kind, _identities.c.value]
-        wanted = [(source_id, kind, value) for kind, value in sorted(ids)]
+        wanted = [(source_id, kind, index) for kind, index in sorted(by_index)]
         for condition in is_row_of(connection, key_columns, wanted):
             for row in connection.execute(
                 select(_identities.c.kind, _identities.c.value, _identities.c.customer_id).where(
                     condition
                 )
             ):
-                mapped[(row.kind, row.value)] = int(row.customer_id)
+                mapped[by_index[(row.kind, row.value)]] = int(row.customer_id)
         references = [
             ref
             for m in messages
@@ -439,24 +465,30 @@ def _attach_earlier(
     connection: Connection, source: SourceRef, resolver: _Resolver, *, exclude: set[str]
 ) -> dict[str, int]:
     """Attach the earlier interactions sent under newly resolved ids; count them per profile."""
-    users = sorted(v for k, v in resolver.changed if k == _USER)
+    # Messages keep their userId encrypted: they are found, and told apart, by its index.
+    users = {_index_of(_USER, v): v for k, v in resolver.known if k == _USER}
+    changed_users = sorted(_index_of(_USER, v) for k, v in resolver.changed if k == _USER)
     anonymous = sorted(v for k, v in resolver.changed if k == _ANONYMOUS)
     conditions = []
-    for values, column in ((users, _messages.c.user_id), (anonymous, _messages.c.anonymous_id)):
+    for values, column in (
+        (changed_users, _messages.c.user_index),
+        (anonymous, _messages.c.anonymous_id),
+    ):
         rows = [(source.id, value) for value in values]
         conditions += list(is_row_of(connection, [_messages.c.source_id, column], rows))
     assignments: dict[str, tuple[int, int | None]] = {}
     for condition in conditions:
         for row in connection.execute(
-            select(_messages.c.key, _messages.c.user_id, _messages.c.anonymous_id).where(
+            select(_messages.c.key, _messages.c.user_index, _messages.c.anonymous_id).where(
                 condition, _messages.c.status == "processed"
             )
         ):
             if row.key in exclude:
                 continue
-            located = resolver.known.get((_USER, row.user_id or "")) or resolver.known.get(
-                (_ANONYMOUS, row.anonymous_id or "")
-            )
+            user = users.get(row.user_index or "")
+            located = (
+                resolver.known.get((_USER, user)) if user is not None else None
+            ) or resolver.known.get((_ANONYMOUS, row.anonymous_id or ""))
             if located is not None:
                 assignments[row.key] = (located.customer_id, located.link_id)
     attached = attach_interactions(connection, source_system=SOURCE_SYSTEM, assignments=assignments)
@@ -476,9 +508,11 @@ def _message_row(
         "source_id": source.id,
         "message_id": message.message_id,
         "type": message.type,
-        "user_id": message.user_id,
+        "user_id": message.user_id,  # encrypted by its column type
+        "user_index": None if message.user_id is None else _index_of(_USER, message.user_id),
         "anonymous_id": message.anonymous_id,
-        "payload": message.payload_json or message.payload,
+        # Sealed by its column type; the canonical JSON the hash was taken of, as it is.
+        "payload_sealed": message.payload_json or message.payload,
         "payload_hash": message.payload_hash,
         "sent_at": message.sent_at,
         "received_at": received_at,
