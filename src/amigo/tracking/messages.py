@@ -54,6 +54,7 @@ class Message:
     occurred_at: datetime | None
     rejection: Rejection | None
     payload_json: JsonText | None = None  # the canonical JSON the hash was taken of, stored as is
+    suppressed: bool = False  # about an erased person: kept as a stub only (screening.py)
 
 
 def decode_body(body: bytes, content_encoding: str | None, *, limit: int) -> bytes:

@@ -34,6 +34,7 @@ from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError
 from amigo.core.sql import insert_new, is_row_of, upsert
 from amigo.events.service import DomainEvent, emit_events
+from amigo.privacy.suppression import SuppressionList
 from amigo.profiles.service import (
     SOURCE_SYSTEMS,
     CustomerLookup,
@@ -42,8 +43,6 @@ from amigo.profiles.service import (
     locate_customers,
     record_interactions,
 )
-from amigo.quality.emails import email_match_key, normalize_email
-from amigo.quality.phones import normalize_phone
 from amigo.tracking.errors import InvalidWriteKeyError, TrackingInputError
 from amigo.tracking.messages import (
     MAX_BATCH_BYTES,
@@ -64,6 +63,12 @@ from amigo.tracking.models import (
     id_index,
 )
 from amigo.tracking.schemas import CreatedSource, ReceiveSummary, RejectedMessage, SourceView
+from amigo.tracking.screening import (
+    contact_keys,
+    process_suppression_list,
+    stub,
+    suppressed_messages,
+)
 
 SOURCE_SYSTEM = "tracking"  # the interactions' source_system
 _messages = table_of(TrackingMessage)
@@ -219,9 +224,17 @@ def receive_message(
 
 
 def record_messages(
-    *, session: Session, source: SourceRef, messages: Sequence[Message], received_at: datetime
+    *,
+    session: Session,
+    source: SourceRef,
+    messages: Sequence[Message],
+    received_at: datetime,
+    suppression: SuppressionList | None = None,
 ) -> ReceiveSummary:
-    """Store messages raw, record their interactions on the right profiles, attach earlier ones."""
+    """Store messages raw, record their interactions on the right profiles, attach earlier ones.
+
+    ``suppression``: the erasure suppression list (default: under the process's key).
+    """
     connection = session.connection()
     summary = ReceiveSummary()
     keyed: dict[str, Message] = {}
@@ -231,6 +244,13 @@ def record_messages(
             summary.duplicates += 1
         else:
             keyed[key] = message
+    # Erased people stay erased (invariant 7): their messages are kept as stubs only.
+    contacts = {m.index: contact_keys(m) for m in keyed.values()}
+    suppressed = suppressed_messages(
+        connection, keyed, contacts, suppression or process_suppression_list()
+    )
+    for key in suppressed:
+        keyed[key] = stub(keyed[key])
     # Raw first (invariant 1); a message stored already, by an earlier or a concurrent
     # request, is a resend: only the request that stored it records its interaction.
     stored = insert_new(
@@ -243,13 +263,14 @@ def record_messages(
     new = {key: m for key, m in keyed.items() if key in stored}
     if not new:
         return summary
-    valid = {key: m for key, m in new.items() if m.rejection is None}
+    summary.suppressed = sum(1 for m in new.values() if m.suppressed)
+    valid = {key: m for key, m in new.items() if m.rejection is None and not m.suppressed}
     summary.rejected = [
         RejectedMessage(index=m.index, code=m.rejection.code, message=m.rejection.message)
         for m in new.values()
         if m.rejection is not None
     ]
-    resolver = _Resolver.load(connection, source.id, list(valid.values()))
+    resolver = _Resolver.load(connection, source.id, list(valid.values()), contacts)
     for message in valid.values():
         resolver.learn(message)
     owners = {key: resolver.owner(m) for key, m in valid.items()}
@@ -318,29 +339,6 @@ def _explicit_reference(user_id: str) -> tuple[str, Any] | None:
     return None
 
 
-def _traits(message: Message) -> dict[str, Any]:
-    traits: dict[str, Any] = {}
-    context = message.payload.get("context")
-    if isinstance(context, dict) and isinstance(context.get("traits"), dict):
-        traits.update(context["traits"])
-    if isinstance(message.payload.get("traits"), dict):
-        traits.update(message.payload["traits"])
-    return traits
-
-
-def _contact_keys(message: Message) -> tuple[str | None, str | None]:
-    """Return the email match key and the E.164 phone of a message's traits."""
-    traits = _traits(message)
-    email_key = phone = None
-    if isinstance(traits.get("email"), str):
-        email = normalize_email(traits["email"])
-        if email.value is not None:
-            email_key = email_match_key(email.value)
-    if isinstance(traits.get("phone"), str):
-        phone = normalize_phone(traits["phone"], region_hint=None).value
-    return email_key, phone
-
-
 class _Resolver:
     """The profiles a batch's ids lead to, and the ids it newly ties to a profile."""
 
@@ -356,7 +354,13 @@ class _Resolver:
         self.changed: dict[tuple[str, str], tuple[Located, str]] = {}
 
     @classmethod
-    def load(cls, connection: Connection, source_id: int, messages: list[Message]) -> _Resolver:
+    def load(
+        cls,
+        connection: Connection,
+        source_id: int,
+        messages: list[Message],
+        contacts: dict[int, tuple[str | None, str | None]],
+    ) -> _Resolver:
         """Read what the database knows of the batch's ids, emails and phones (a few queries)."""
         # The ids learn() and owner() look up: a previousId may name a user or a device.
         ids = {
@@ -388,7 +392,7 @@ class _Resolver:
             for i in (m.user_id, m.previous_id)
             if i is not None and (ref := _explicit_reference(i)) is not None
         ]
-        contacts = {m.index: _contact_keys(m) for m in messages}
+        contacts = {m.index: contacts[m.index] for m in messages}
         lookup = locate_customers(
             connection,
             external_ids=[value for kind, value in references if kind == "external"],
@@ -517,7 +521,11 @@ def _message_row(
         "sent_at": message.sent_at,
         "received_at": received_at,
         "occurred_at": message.occurred_at,
-        "status": "processed" if rejection is None else "rejected",
+        "status": "suppressed"
+        if message.suppressed
+        else "processed"
+        if rejection is None
+        else "rejected",
         "reject_code": rejection.code if rejection else None,
         "reject_message": rejection.message if rejection else None,
     }
