@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ import orjson
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from amigo.core.config import get_settings
 from amigo.core.db import make_engine, normalize_url, unit_of_work
 from amigo.core.migrate import upgrade
 from amigo.events.models import OutboxEvent
@@ -289,8 +291,25 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _key_files() -> dict[str, str]:
+    """Return the settings that point the app at this process's key files (embedded mode).
+
+    The app runs in a directory of its own: without them it would make keys of its
+    own there, and could not read what the migration sealed (nor this process what
+    the app sealed).
+    """
+    settings = get_settings()
+    files = {
+        "AMIGO_ENCRYPTION_KEY_FILE": settings.encryption.key_file,
+        "AMIGO_ENCRYPTION_INDEX_KEY_FILE": settings.encryption.index_key_file,
+        "AMIGO_PRIVACY_SUPPRESSION_KEY_FILE": settings.privacy.suppression_key_file,
+    }
+    return {name: str(Path(path).absolute()) for name, path in files.items()}
+
+
 def _serve(url: str, workers: int, port: int, workdir: str) -> subprocess.Popen[bytes]:
     env = {
+        **_key_files(),
         **os.environ,
         "AMIGO_DATABASE_URL": url,
         "AMIGO_API_RATE_PER_SECOND": "1000000",  # the limiter is measured elsewhere
@@ -333,19 +352,54 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
-def _database_cpu_seconds(engine: Engine) -> float:
-    """Return the CPU time of the PostgreSQL backends serving this database (0 on SQLite).
+class _DatabaseCpu:
+    """The CPU time of the PostgreSQL backends serving this database, sampled through a run.
 
-    Read from /proc, so only for a server on this machine; the app's pooled
-    connections live through the run, and those that ended are not counted.
+    Read from /proc, so only for a server on this machine. The app's pool closes
+    its overflow connections as they come back, so the backends are sampled every
+    half second (pid -> CPU seen last); one that ended loses at most its last half
+    second. Nothing on SQLite (its work is in the app's CPU).
     """
-    if engine.dialect.name != "postgresql":
-        return 0.0
-    with engine.connect() as connection:
-        pids = connection.scalars(
-            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        ).all()
-    return sum(_cpu_seconds(int(pid)) for pid in pids)
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.seen: dict[int, float] = {}
+        self.before: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
+
+    def _sample(self) -> None:
+        with self.engine.connect() as connection:
+            pids = connection.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            ).all()
+        for pid in pids:
+            self.seen[int(pid)] = max(self.seen.get(int(pid), 0.0), _cpu_seconds(int(pid)))
+
+    def _sample_until_stopped(self) -> None:
+        while not self.stop.wait(0.5):
+            self._sample()
+
+    def __enter__(self) -> _DatabaseCpu:
+        if self.engine.dialect.name == "postgresql":
+            self._sample()
+            self.before = dict(self.seen)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.thread.is_alive():
+            self.stop.set()
+            self.thread.join()
+            self._sample()
+
+    @property
+    def seconds(self) -> float:
+        """Return the backends' CPU seconds since the block began."""
+        return float(sum(cpu - self.before.get(pid, 0.0) for pid, cpu in self.seen.items()))
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -410,10 +464,10 @@ def run(args: argparse.Namespace) -> int:
             server = _serve(url, args.workers, port, workdir)
             try:
                 cpu = _cpu_seconds(server.pid)
-                database_cpu = _database_cpu_seconds(engine)
-                results = _load(args, port, created.write_key, people_file)
+                with _DatabaseCpu(engine) as database_cpu:
+                    results = _load(args, port, created.write_key, people_file)
                 results[0]["server_cpu_s"] = _cpu_seconds(server.pid) - cpu
-                results[0]["database_cpu_s"] = _database_cpu_seconds(engine) - database_cpu
+                results[0]["database_cpu_s"] = database_cpu.seconds
             finally:
                 os.killpg(server.pid, signal.SIGTERM)
                 server.wait(timeout=30)
