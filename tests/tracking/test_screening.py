@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from amigo.core.config import Settings
 from amigo.core.db import unit_of_work
+from amigo.privacy.erasure import erase_person
 from amigo.privacy.models import ErasureSuppression, SuppressionKind
 from amigo.privacy.suppression import add_to_list, keyed_hash, suppression_secret
 from amigo.quality.emails import email_match_key
@@ -121,3 +122,53 @@ def test_a_person_who_came_back_is_tracked_again(
     assert stored.status == "processed"
     [interaction] = tracking_app.interactions(message_id=identify["messageId"])
     assert interaction.customer_id == person.id
+
+
+def test_an_erasure_reduces_the_persons_messages_and_later_ones_to_stubs(
+    tracking_app: TrackingApp, client: httpx.Client
+) -> None:
+    person = tracking_app.new_person()
+    device, user = _id(), f"web-{_id()}"
+    sent: list[dict[str, Any]] = [
+        {"type": "track", "messageId": _id(), "anonymousId": device, "event": "Home Viewed"},
+        {
+            "type": "identify",
+            "messageId": _id(),
+            "anonymousId": device,
+            "userId": user,
+            "traits": {"email": person.email, "lastName": "Martin"},
+        },
+        {"type": "track", "messageId": _id(), "userId": user},  # rejected: no event
+    ]
+    assert client.post("/v1/batch", json={"batch": sent}).status_code == 200
+    assert tracking_app.interactions(message_id=sent[0]["messageId"])[0].customer_id == person.id
+
+    with unit_of_work(tracking_app.engine) as session:
+        erase_person(
+            session,
+            customer_id=person.id,
+            reference="DSR-TRACKING",
+            actor="dpo",
+            now=datetime.now(UTC),
+            secret=suppression_secret(Settings().privacy),
+        )
+        assert session.query(TrackingIdentity).filter_by(customer_id=person.id).count() == 0
+    for message in sent:
+        [kept] = tracking_app.messages(message["messageId"])
+        assert (kept.status, kept.user_id, kept.anonymous_id) == ("erased", None, None)
+        assert "traits" not in kept.payload
+        assert tracking_app.interactions(message_id=message["messageId"]) == []
+    # The person's device and email afterwards: nothing of them is recorded, nobody found.
+    later: list[dict[str, Any]] = [
+        {
+            "type": "identify",
+            "messageId": _id(),
+            "userId": _id(),
+            "traits": {"email": person.email},
+        },
+        {"type": "track", "messageId": _id(), "anonymousId": device, "event": "Back"},
+    ]
+    assert client.post("/v1/batch", json={"batch": later}).status_code == 200
+    assert tracking_app.messages(later[0]["messageId"])[0].status == "suppressed"
+    [back] = tracking_app.interactions(message_id=later[1]["messageId"])
+    assert back.customer_id is None

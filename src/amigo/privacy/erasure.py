@@ -73,6 +73,7 @@ from amigo.profiles.models import (
     ManualRectification,
     Order,
 )
+from amigo.tracking.service import erase_tracking
 
 golden = table_of(GoldenCustomer)
 links = table_of(IdentityLink)
@@ -143,6 +144,7 @@ def erase_person(
     )
     customer_records = _erase_customer_records(connection, person_links, secret, marker)
     orders = _unlink_orders(connection, profile_ids, strings, guests=deferred is None)
+    erase_tracking(connection, customer_ids=profile_ids)  # before: it follows the interactions
     interactions = _erase_interactions(connection, profile_ids, marker)
     person_records = [*customer_records, *orders.record_ids, *interactions]
     rejects = _erase_rejects(connection, person_links, person_records, strings, reference)

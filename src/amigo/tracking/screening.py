@@ -107,9 +107,14 @@ def suppressed_messages(
     return {key for key, values in hashes.items() if any(h in erased for h in values)}
 
 
+def stub_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """Return what is kept of a message about an erased person: no ids, traits or context."""
+    return {field: payload[field] for field in _KEPT if field in payload}
+
+
 def stub(message: Message) -> Message:
     """Return what is kept of a suppressed message: no ids, traits or context."""
-    payload = {field: message.payload[field] for field in _KEPT if field in message.payload}
+    payload = stub_payload(message.payload)
     return Message(
         index=message.index,
         payload=payload,
@@ -130,6 +135,7 @@ __all__ = [
     "contact_keys",
     "process_suppression_list",
     "stub",
+    "stub_payload",
     "suppressed_messages",
     "traits_of",
 ]

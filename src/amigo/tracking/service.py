@@ -20,21 +20,23 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from amigo.core.crypto import BlindIndex, current_crypto
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError
-from amigo.core.sql import insert_new, is_row_of, upsert
+from amigo.core.sql import insert_new, is_one_of, is_row_of, upsert
 from amigo.events.service import DomainEvent, emit_events
 from amigo.privacy.suppression import SuppressionList
+from amigo.profiles.models import Interaction
 from amigo.profiles.service import (
     SOURCE_SYSTEMS,
     CustomerLookup,
@@ -67,6 +69,7 @@ from amigo.tracking.screening import (
     contact_keys,
     process_suppression_list,
     stub,
+    stub_payload,
     suppressed_messages,
 )
 
@@ -500,6 +503,87 @@ def _attach_earlier(
     return {external[c]: n for c, n in attached.items()}
 
 
+# ---------------------------------------------------------------- erasure
+
+
+def erase_tracking(connection: Connection, *, customer_ids: Sequence[int]) -> int:
+    """Reduce erased people's raw messages to stubs and forget their ids; return the messages.
+
+    The erasure calls it before it deletes their interactions, which name the
+    messages they were made from. Every message sent under the same userIds
+    and devices goes too (rejected ones have no interaction). What stays of
+    each is what a screened message keeps (``screening.stub_payload``),
+    status ``erased``; their ``tracking_identity`` ties are deleted.
+    """
+    if not customer_ids:
+        return 0
+    ids = _messages_of(connection, list(customer_ids))
+    erased = 0
+    for condition in is_one_of(connection, _messages.c.id, sorted(ids)):
+        stubs = [
+            {"_id": row.id, "_payload": stub_payload(row.payload_sealed)}
+            for row in connection.execute(
+                select(_messages.c.id, _messages.c.payload_sealed).where(condition)
+            )
+        ]
+        if stubs:
+            connection.execute(
+                update(_messages)
+                .where(_messages.c.id == bindparam("_id"))
+                .values(
+                    payload_sealed=bindparam("_payload"),
+                    user_id=None,
+                    user_index=None,
+                    anonymous_id=None,
+                    status="erased",
+                ),
+                stubs,
+            )
+        erased += len(stubs)
+    for condition in is_one_of(connection, _identities.c.customer_id, list(customer_ids)):
+        connection.execute(delete(_identities).where(condition))
+    return erased
+
+
+def _messages_of(connection: Connection, customer_ids: list[int]) -> set[int]:
+    """Return the ids of the messages sent by these people, or under their userIds and devices."""
+    interactions = table_of(Interaction)
+    keys: list[str] = []
+    for condition in is_one_of(connection, interactions.c.customer_id, customer_ids):
+        keys += connection.scalars(
+            select(interactions.c.source_interaction_id).where(
+                condition, interactions.c.source_system == SOURCE_SYSTEM
+            )
+        ).all()
+    # (source, column) -> values: the users' indexes and the devices these messages name.
+    under: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for condition in is_one_of(connection, _messages.c.key, keys):
+        for row in connection.execute(
+            select(_messages.c.source_id, _messages.c.user_index, _messages.c.anonymous_id).where(
+                condition
+            )
+        ):
+            if row.user_index is not None:
+                under[(int(row.source_id), "user_index")].add(row.user_index)
+            if row.anonymous_id is not None:
+                under[(int(row.source_id), "anonymous_id")].add(row.anonymous_id)
+    for condition in is_one_of(connection, _identities.c.customer_id, customer_ids):
+        for row in connection.execute(
+            select(_identities.c.source_id, _identities.c.value).where(
+                condition, _identities.c.kind == _USER
+            )
+        ):
+            under[(int(row.source_id), "user_index")].add(row.value)
+    conditions = list(is_one_of(connection, _messages.c.key, keys))
+    for (source_id, column), values in under.items():
+        rows = [(source_id, value) for value in sorted(values)]
+        conditions += is_row_of(connection, [_messages.c.source_id, _messages.c[column]], rows)
+    ids: set[int] = set()
+    for condition in conditions:
+        ids.update(connection.scalars(select(_messages.c.id).where(condition)))
+    return ids
+
+
 # ---------------------------------------------------------------- rows and events
 
 
@@ -604,6 +688,7 @@ __all__ = [
     "authenticate",
     "create_source",
     "disable_source",
+    "erase_tracking",
     "list_sources",
     "receive_batch",
     "receive_message",
