@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ import orjson
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from amigo.core.config import get_settings
 from amigo.core.db import make_engine, normalize_url, unit_of_work
 from amigo.core.migrate import upgrade
 from amigo.events.models import OutboxEvent
@@ -289,8 +291,25 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _key_files() -> dict[str, str]:
+    """Return the settings that point the app at this process's key files (embedded mode).
+
+    The app runs in a directory of its own: without them it would make keys of its
+    own there, and could not read what the migration sealed (nor this process what
+    the app sealed).
+    """
+    settings = get_settings()
+    files = {
+        "AMIGO_ENCRYPTION_KEY_FILE": settings.encryption.key_file,
+        "AMIGO_ENCRYPTION_INDEX_KEY_FILE": settings.encryption.index_key_file,
+        "AMIGO_PRIVACY_SUPPRESSION_KEY_FILE": settings.privacy.suppression_key_file,
+    }
+    return {name: str(Path(path).absolute()) for name, path in files.items()}
+
+
 def _serve(url: str, workers: int, port: int, workdir: str) -> subprocess.Popen[bytes]:
     env = {
+        **_key_files(),
         **os.environ,
         "AMIGO_DATABASE_URL": url,
         "AMIGO_API_RATE_PER_SECOND": "1000000",  # the limiter is measured elsewhere
@@ -331,6 +350,56 @@ def _cpu_seconds(pid: int) -> float:
         total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
         pending += [int(c) for c in children]
     return total
+
+
+class _DatabaseCpu:
+    """The CPU time of the PostgreSQL backends serving this database, sampled through a run.
+
+    Read from /proc, so only for a server on this machine. The app's pool closes
+    its overflow connections as they come back, so the backends are sampled every
+    half second (pid -> CPU seen last); one that ended loses at most its last half
+    second. Nothing on SQLite (its work is in the app's CPU).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.seen: dict[int, float] = {}
+        self.before: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
+
+    def _sample(self) -> None:
+        with self.engine.connect() as connection:
+            pids = connection.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            ).all()
+        for pid in pids:
+            self.seen[int(pid)] = max(self.seen.get(int(pid), 0.0), _cpu_seconds(int(pid)))
+
+    def _sample_until_stopped(self) -> None:
+        while not self.stop.wait(0.5):
+            self._sample()
+
+    def __enter__(self) -> _DatabaseCpu:
+        if self.engine.dialect.name == "postgresql":
+            self._sample()
+            self.before = dict(self.seen)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.thread.is_alive():
+            self.stop.set()
+            self.thread.join()
+            self._sample()
+
+    @property
+    def seconds(self) -> float:
+        """Return the backends' CPU seconds since the block began."""
+        return float(sum(cpu - self.before.get(pid, 0.0) for pid, cpu in self.seen.items()))
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -395,8 +464,10 @@ def run(args: argparse.Namespace) -> int:
             server = _serve(url, args.workers, port, workdir)
             try:
                 cpu = _cpu_seconds(server.pid)
-                results = _load(args, port, created.write_key, people_file)
+                with _DatabaseCpu(engine) as database_cpu:
+                    results = _load(args, port, created.write_key, people_file)
                 results[0]["server_cpu_s"] = _cpu_seconds(server.pid) - cpu
+                results[0]["database_cpu_s"] = database_cpu.seconds
             finally:
                 os.killpg(server.pid, signal.SIGTERM)
                 server.wait(timeout=30)
@@ -417,7 +488,8 @@ def _load(
 ) -> list[dict[str, Any]]:
     start = time.time() + 2  # every load process begins at the same instant
     command = [sys.executable, __file__, "drive", "--url", f"http://127.0.0.1:{port}"]
-    command += ["--key", write_key, "--people", str(people_file), "--start", str(start)]
+    # --key=...: a write key may begin with "-", which argparse would take for an option.
+    command += [f"--key={write_key}", "--people", str(people_file), "--start", str(start)]
     command += ["--warmup", str(args.warmup), "--duration", str(args.duration)]
     command += ["--concurrency", str(args.concurrency)]
     drivers = [
@@ -453,7 +525,8 @@ def _report(
         f"throughput events_per_s={window_events / args.duration:.0f} "
         f"requests_per_s={sum(r['window_requests'] for r in results) / args.duration:.1f} "
         f"app_cpu_s={results[0]['server_cpu_s']:.1f} "
-        f"load_cpu_s={sum(r['cpu_s'] for r in results):.1f} errors={errors or 0}"
+        f"load_cpu_s={sum(r['cpu_s'] for r in results):.1f} "
+        f"database_cpu_s={results[0]['database_cpu_s']:.1f} errors={errors or 0}"
     )
     if latencies:
         print(
@@ -471,6 +544,13 @@ def _report(
     }
     print("database " + " ".join(f"{k}={v}" for k, v in counts.items()))
     print(f"sent acknowledged={sent} resent={sum(r['resent_events'] for r in results)}")
+    if sent:
+        # Over the whole run (warm-up included), per new message stored.
+        print(
+            f"cpu_per_event_us app={results[0]['server_cpu_s'] / sent * 1e6:.0f} "
+            f"database={results[0]['database_cpu_s'] / sent * 1e6:.0f} "
+            f"load={sum(r['cpu_s'] for r in results) / sent * 1e6:.0f}"
+        )
     wrong = {k: (counts[k], v) for k, v in expected.items() if counts[k] != v}
     print(
         "check "

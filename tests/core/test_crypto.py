@@ -31,7 +31,6 @@ from amigo.core.crypto import (
     KeyConfigurationError,
     KeyRing,
     MalformedValueError,
-    SealedJSON,
     TamperedValueError,
     UnknownKeyError,
     crypto_from_settings,
@@ -46,7 +45,7 @@ from amigo.core.rotation import (
     reencrypt_table,
     rotate_keys,
 )
-from amigo.core.sql import JsonText, bulk_insert
+from amigo.core.sql import bulk_insert
 
 EMAIL = "crypto_test_person.email"
 metadata = MetaData()
@@ -439,46 +438,6 @@ def test_rotation_reencrypts_every_value_in_batches(
         raw = c.execute(text("SELECT email, phone, birth_date FROM crypto_test_person")).all()
     assert read == rows  # readable without the old key: everything is under k2
     assert all(v is None or v.startswith("v1.k2.") for row in raw for v in row)
-
-
-documents = Table(
-    "crypto_test_document",
-    MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("payload", SealedJSON("crypto_test_document.payload")),
-)
-
-
-def test_sealed_documents_round_trip_and_rotate_in_the_binary_form(
-    people_engine: tuple[Engine, str], crypto: FieldCrypto
-) -> None:
-    engine, _ = people_engine
-    documents.create(engine)
-    rows: list[dict[str, Any]] = [
-        {"id": n, "payload": {"email": f"person.{n}@example.org", "lines": [n, "Coat"]}}
-        for n in range(1, 61)
-    ]
-    rows[3]["payload"] = None
-    rows[4]["payload"] = JsonText('{"already":"serialized"}')  # a load's canonical JSON, as is
-    with engine.begin() as connection:
-        bulk_insert(connection, documents, rows[:30])
-        connection.execute(documents.insert(), rows[30:])
-    with pytest.raises(TypeError, match="is encrypted"):
-        select(documents).where(documents.c.payload == {"email": "x"})
-    new = FieldCrypto(FieldCipher(crypto.cipher.ring.with_new_key()), crypto.index)
-    with using_crypto(new):
-        assert count_stale(engine, documents) == 59
-        stats = reencrypt_table(engine, documents, batch_size=25)
-        assert (stats.rows, stats.values, stats.remaining) == (59, 59, 0)
-    only_new = KeyRing(current_id="k2", keys={"k2": new.cipher.ring.keys["k2"]})
-    with using_crypto(FieldCrypto(FieldCipher(only_new), crypto.index)), engine.connect() as c:
-        read = c.execute(select(documents.c.payload).order_by(documents.c.id)).scalars().all()
-        raw = c.execute(text("SELECT payload FROM crypto_test_document")).scalars().all()
-    assert read[0] == {"email": "person.1@example.org", "lines": [1, "Coat"]}
-    assert read[3] is None
-    assert read[4] == {"already": "serialized"}
-    assert all(v is None or bytes(v).startswith(b"\x01\x02k2") for v in raw)
-    assert not any(v is not None and b"example.org" in bytes(v) for v in raw)
 
 
 def test_rotation_leaves_a_concurrent_write_as_written(

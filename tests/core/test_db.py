@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 import amigo.models  # noqa: F401 - registers every table
-from amigo.core.db import Base
+from amigo.core.db import Base, make_engine
 from amigo.ingest.models import BatchStatus, LoadBatch
 
 
@@ -43,3 +44,35 @@ def test_naive_timestamps_are_refused(session: Session) -> None:
     )
     with pytest.raises(StatementError, match="naive datetime"):
         session.flush()
+
+
+def test_an_idle_connection_is_pinged_and_a_dead_one_replaced(
+    backend: str, fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite connections are files: nothing to ping")
+    engine = make_engine(fresh_database_url)
+    pings: list[object] = []
+    real_ping = engine.dialect.do_ping
+
+    def counted_ping(dbapi_connection: Any) -> bool:
+        pings.append(dbapi_connection)
+        return real_ping(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted_ping)
+    try:
+        with engine.connect() as connection:
+            first = connection.scalar(text("SELECT pg_backend_pid()"))
+        with engine.connect() as connection:  # used a moment ago: no ping
+            assert connection.scalar(text("SELECT pg_backend_pid()")) == first
+        assert pings == []
+        other = make_engine(fresh_database_url)
+        with other.begin() as killer:  # the server ends the pooled connection
+            killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        other.dispose()
+        monkeypatch.setattr("amigo.core.db.PING_AFTER_IDLE_SECONDS", 0.0)
+        with engine.connect() as connection:  # idle "long enough": pinged, found dead, replaced
+            assert connection.scalar(text("SELECT pg_backend_pid()")) != first
+        assert len(pings) >= 1
+    finally:
+        engine.dispose()

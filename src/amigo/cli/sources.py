@@ -8,10 +8,15 @@ from rich.table import Table
 from amigo.cli.common import console, get_engine, user_errors
 from amigo.core.clock import utcnow
 from amigo.core.db import unit_of_work
-from amigo.tracking.service import create_source, list_sources
+from amigo.tracking.service import (
+    WRITE_KEY_CACHE_SECONDS,
+    create_source,
+    disable_source,
+    list_sources,
+)
 
 app = typer.Typer(
-    help="Tracking sources (Segment-compatible /v1 API): create one, list them.",
+    help="Tracking sources (Segment-compatible /v1 API): create one, list them, disable one.",
     no_args_is_help=True,
 )
 
@@ -28,6 +33,20 @@ def create_command(
     console.print("Write key (shown once, store it now):")
     # Printed bare on its own line, so that scripts can read it: `... | tail -1`.
     typer.echo(source.write_key)
+
+
+@app.command("disable")
+@user_errors
+def disable_command(
+    name: str = typer.Option(..., "--name", help="The source whose write key to refuse"),
+) -> None:
+    """Disable a source: its write key is refused (by running servers within seconds)."""
+    with unit_of_work(get_engine()) as session:
+        source = disable_source(session=session, name=name, now=utcnow())
+    console.print(
+        f"Source {source.name!r} disabled: its write key is refused from now on by new "
+        f"processes, within {WRITE_KEY_CACHE_SECONDS:.0f} s by the running API."
+    )
 
 
 @app.command("list")

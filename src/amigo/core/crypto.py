@@ -26,12 +26,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import LargeBinary, Text, event
+from sqlalchemy import Text, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
@@ -39,7 +38,6 @@ from sqlalchemy.types import TypeDecorator
 from amigo.core.config import EncryptionSettings, get_settings
 from amigo.core.errors import AmigoError
 from amigo.core.keyfile import create_key_file, key_file_lock, replace_key_file
-from amigo.core.sql import JsonText
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # the 96-bit nonce GCM is specified for
@@ -537,7 +535,7 @@ _REFUSED_OPERATORS = frozenset(
 )
 
 
-class _RefusingComparator(TypeDecorator.Comparator[Any]):
+class RefusingComparator(TypeDecorator.Comparator[Any]):
     """Refuse comparisons of encrypted values, which could only ever match nothing."""
 
     def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
@@ -558,7 +556,7 @@ class _RefusingComparator(TypeDecorator.Comparator[Any]):
         return super().reverse_operate(op, other, **kwargs)
 
 
-def _decrypting(open_value: Callable[[FieldCipher], T]) -> T:
+def decrypting(open_value: Callable[[FieldCipher], T]) -> T:
     """Decrypt with the process's cipher; once more after re-reading a rotated key file."""
     try:
         return open_value(current_crypto().cipher)
@@ -573,7 +571,7 @@ class EncryptedType(TypeDecorator[T]):
 
     impl = Text
     cache_ok = True
-    comparator_factory = _RefusingComparator
+    comparator_factory = RefusingComparator
 
     def __init__(self, field: str) -> None:
         super().__init__()
@@ -595,43 +593,8 @@ class EncryptedType(TypeDecorator[T]):
         """Decrypt what the database returns."""
         if value is None:
             return None
-        text = _decrypting(lambda cipher: cipher.decrypt(value, field=self.field))
+        text = decrypting(lambda cipher: cipher.decrypt(value, field=self.field))
         return self._from_text(text)
-
-
-class SealedJSON(TypeDecorator[Any]):
-    """A JSON document stored encrypted as one value, in the binary form (a raw payload).
-
-    ``mapped_column(SealedJSON("source_record.payload"))``: a dict (or JSON
-    already serialized, ``core.sql.JsonText``) in, the parsed document out.
-    Nothing inside it can be queried in SQL: what must be looked up gets a
-    blind index column of its own.
-    """
-
-    impl = LargeBinary
-    cache_ok = True
-    comparator_factory = _RefusingComparator
-
-    def __init__(self, field: str) -> None:
-        super().__init__()
-        self.field = field
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
-        """Serialize (unless already JSON text) and encrypt the document."""
-        if value is None:
-            return None
-        if type(value) is JsonText:
-            data = value.encode()
-        else:
-            data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-        return current_crypto().cipher.encrypt_bytes(data, field=self.field)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        """Decrypt and parse what the database returns."""
-        if value is None:
-            return None
-        stored = bytes(value)
-        return orjson.loads(_decrypting(lambda c: c.decrypt_bytes(stored, field=self.field)))
 
 
 class EncryptedText(EncryptedType[str]):
@@ -669,7 +632,7 @@ __all__ = [
     "KeyConfigurationError",
     "KeyRing",
     "MalformedValueError",
-    "SealedJSON",
+    "RefusingComparator",
     "TamperedValueError",
     "UnknownKeyError",
     "add_key",
@@ -677,6 +640,7 @@ __all__ = [
     "configure_crypto",
     "crypto_from_settings",
     "current_crypto",
+    "decrypting",
     "load_index_key",
     "load_key_ring",
     "maintain_blind_indexes",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,11 +21,16 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    exc,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+
+# A pooled PostgreSQL connection used this recently is handed out without a ping.
+PING_AFTER_IDLE_SECONDS = 5.0
 
 # Stable constraint names, so Alembic migrations are the same on every backend.
 NAMING_CONVENTION = {
@@ -110,7 +116,6 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         echo=echo,
         json_serializer=_json_serializer,
         json_deserializer=orjson.loads,
-        pool_pre_ping=not is_sqlite,
         # PostgreSQL: no server-side prepared statements. After five runs psycopg
         # would prepare one, and PostgreSQL may then keep a generic plan chosen
         # without the parameters' values: for "= ANY(5,000 ids)" on a table grown
@@ -118,6 +123,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # instead of milliseconds per batch on a load).
         connect_args={"timeout": 30} if is_sqlite else {"prepare_threshold": None},
     )
+    if not is_sqlite:
+        _ping_idle_connections(engine)
     if is_sqlite:
 
         @event.listens_for(engine, "connect")
@@ -133,6 +140,39 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.close()
 
     return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it sat idle over PING_AFTER_IDLE_SECONDS.
+
+    SQLAlchemy's pool_pre_ping costs a round trip on every checkout (one more
+    statement per API request); a connection checked in a moment ago is as
+    good as a pinged one. One idle longer, maybe closed by the server or a
+    restart meanwhile, is pinged and replaced if it is dead. A connection
+    broken within the last seconds fails its request, and SQLAlchemy then
+    invalidates the whole pool, as it does for a server lost mid-request.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["last_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["last_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("last_used", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                # The pool discards this connection and checks out another.
+                raise exc.DisconnectionError(str(error)) from error
+            raise
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -27,7 +27,8 @@ from sqlalchemy import (
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 
-from amigo.core.crypto import EncryptedType, FieldCipher, SealedJSON, add_key, current_crypto
+from amigo.core.crypto import EncryptedType, FieldCipher, add_key, current_crypto
+from amigo.core.sealed import SealedJSON
 
 
 @dataclass

@@ -26,8 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from amigo.core.crypto import EncryptedDate, EncryptedText, SealedJSON, maintain_blind_indexes
+from amigo.core.crypto import EncryptedDate, EncryptedText, maintain_blind_indexes
 from amigo.core.db import Base, BigIntId, JSONType, UTCDateTime, str_enum
+from amigo.core.sealed import SealedJSON
 from amigo.ingest.models import SourceSystem
 
 

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from amigo.core.crypto import EncryptedText, SealedJSON
+from amigo.core.crypto import EncryptedText
 from amigo.core.db import Base, BigIntId, JSONType, UTCDateTime, str_enum
+from amigo.core.sealed import SealedJSON
 
 
 class SourceSystem(enum.StrEnum):

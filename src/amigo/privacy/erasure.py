@@ -36,7 +36,7 @@ from amigo.consent.models import ConsentEvent
 from amigo.consent.service import current_consents, held_profiles, holder_of, record_consent
 from amigo.core.crypto import blind_index
 from amigo.core.db import table_of
-from amigo.core.sql import is_one_of, is_row_of
+from amigo.core.sql import is_one_of
 from amigo.events.models import OutboxEvent, WebhookDeadLetter, WebhookDelivery
 from amigo.events.service import DomainEvent, emit_events
 from amigo.identity.models import (
@@ -79,8 +79,7 @@ from amigo.profiles.models import (
     ManualRectification,
     Order,
 )
-from amigo.tracking.models import TrackingIdentity, TrackingMessage
-from amigo.tracking.service import SOURCE_SYSTEM as TRACKING_SYSTEM
+from amigo.tracking.service import erase_tracking
 
 golden = table_of(GoldenCustomer)
 links = table_of(IdentityLink)
@@ -159,8 +158,13 @@ def erase_person(
     customer_records = _erase_customer_records(connection, person_links, secret, marker)
     orders = _unlink_orders(connection, profile_ids, strings, guests=deferred is None)
     # Before the interactions go: they name the tracking messages they were made from.
-    tracked = _erase_tracking(
-        connection, profile_ids, _contacts(strings) if deferred is None else [], marker
+    tracked = erase_tracking(
+        connection,
+        customer_ids=profile_ids,
+        email_keys=[
+            str(r.email_match_key) for r in [*profiles, *person_links] if r.email_match_key
+        ],
+        phones=[str(r.phone) for r in [*profiles, *person_links] if r.phone],
     )
     interactions = _erase_interactions(connection, profile_ids, marker)
     person_records = [*customer_records, *orders.record_ids, *interactions]
@@ -190,7 +194,6 @@ def erase_person(
         events = 0
         deferred.emails.update(_emails(strings))
         deferred.external_ids.update(external_ids)
-        deferred.contacts.update(_contacts(strings))
     dead_letters = _erase_dead_letters(connection, external_ids, strings, marker)
     holder = next(
         p for p in profiles if int(p.id) == holder_of(session=session, customer_id=customer_id)
@@ -238,7 +241,6 @@ class _Deferred:
 
     emails: set[str] = field(default_factory=set)
     external_ids: set[str] = field(default_factory=set)
-    contacts: set[str] = field(default_factory=set)  # emails and phones, for tracking messages
 
 
 def erase_people(
@@ -264,7 +266,6 @@ def erase_people(
         connection.execute(
             update(outbox).where(condition, outbox.c.type != "customer.erased").values(data=marker)
         )
-    _erase_tracking(connection, [], sorted(deferred.contacts), marker)
     return len(customer_ids)
 
 
@@ -721,75 +722,7 @@ def _erase_events(
     return int(result.rowcount or 0)
 
 
-# ---------------------------------------------------------------- tracking API and webhooks
-
-tracking_messages = table_of(TrackingMessage)
-tracking_ids = table_of(TrackingIdentity)
-
-
-def _erase_tracking(
-    connection: Connection,
-    profile_ids: Sequence[int],
-    contacts: Sequence[str],
-    marker: dict[str, str],
-) -> int:
-    """Blank the person's raw tracking messages and forget their ids; return how many messages.
-
-    Hers are the messages her interactions were made from, those sent under a
-    userId or anonymousId tied to her, and those naming her email or E.164
-    phone (an identify sent before she was known, a rejected message). A
-    message keeps its key, so that a resend of it is still recognised and not
-    stored again; the interactions made from it that nobody holds go with it.
-    """
-    messages = tracking_messages
-    interactions = table_of(Interaction)
-    keys = sorted(
-        str(key)
-        for key in connection.scalars(
-            select(interactions.c.source_interaction_id).where(
-                interactions.c.source_system == TRACKING_SYSTEM,
-                interactions.c.customer_id.in_(profile_ids),
-            )
-        )
-    )
-    tied = connection.execute(
-        select(tracking_ids.c.source_id, tracking_ids.c.kind, tracking_ids.c.value).where(
-            tracking_ids.c.customer_id.in_(profile_ids)
-        )
-    ).all()
-    conditions = list(is_one_of(connection, messages.c.key, keys))
-    for kind, column in (("user", messages.c.user_id), ("anonymous", messages.c.anonymous_id)):
-        pairs = [(int(row.source_id), str(row.value)) for row in tied if row.kind == kind]
-        conditions += list(is_row_of(connection, [messages.c.source_id, column], pairs))
-    conditions += [
-        func.lower(cast(messages.c.payload, Text)).contains(value.lower(), autoescape=True)
-        for value in contacts
-    ]
-    found: dict[int, str] = {}
-    for condition in conditions:
-        found.update(
-            (int(row.id), str(row.key))
-            for row in connection.execute(select(messages.c.id, messages.c.key).where(condition))
-        )
-    blank_hash = hashlib.sha256(canonical_json(marker)).hexdigest()
-    for condition in is_one_of(connection, messages.c.id, sorted(found)):
-        connection.execute(
-            update(messages)
-            .where(condition)
-            .values(payload=marker, payload_hash=blank_hash, user_id=None, anonymous_id=None)
-        )
-    for condition in is_one_of(
-        connection, interactions.c.source_interaction_id, sorted(found.values())
-    ):
-        connection.execute(
-            delete(interactions).where(
-                interactions.c.source_system == TRACKING_SYSTEM,
-                interactions.c.customer_id.is_(None),
-                condition,
-            )
-        )
-    connection.execute(delete(tracking_ids).where(tracking_ids.c.customer_id.in_(profile_ids)))
-    return len(found)
+# ---------------------------------------------------------------- webhooks
 
 
 def _erase_dead_letters(

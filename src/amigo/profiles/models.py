@@ -18,8 +18,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from amigo.core.crypto import EncryptedDate, EncryptedText, SealedJSON, maintain_blind_indexes
+from amigo.core.crypto import EncryptedDate, EncryptedText, maintain_blind_indexes
 from amigo.core.db import Base, BigIntId, JSONType, UTCDateTime, str_enum
+from amigo.core.sealed import SealedJSON
 
 
 class CustomerOrigin(enum.StrEnum):

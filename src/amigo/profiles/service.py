@@ -498,6 +498,12 @@ def _attach_in_one_statement(
 
     The source system travels in the arrays too, so the planner probes the
     (source_system, source_interaction_id) index once per row (see is_row_of).
+    "No profile yet" is tested as ``customer_id + 0 IS NULL``, which no index
+    can answer: with ``customer_id IS NULL`` PostgreSQL walks the (customer_id,
+    occurred_at) index over every profile-less interaction whenever its
+    statistics take them for rare, as they do for those inserted since the
+    last ANALYZE (170 ms per attach after 70,000 anonymous tracking events,
+    instead of 0.1 ms).
     """
     if not assignments:
         return {}
@@ -526,7 +532,7 @@ def _attach_in_one_statement(
         .where(
             _interactions.c.source_system == wanted.c.system,
             _interactions.c.source_interaction_id == wanted.c.interaction_id,
-            _interactions.c.customer_id.is_(None),
+            (_interactions.c.customer_id + 0).is_(None),
         )
         .values(customer_id=wanted.c.customer_id, customer_link_id=wanted.c.link_id)
         .returning(wanted.c.customer_id)

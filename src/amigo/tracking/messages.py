@@ -18,7 +18,6 @@ from typing import Any
 
 import orjson
 
-from amigo.core.sql import JsonText
 from amigo.tracking.errors import MessageTooLargeError, PayloadTooLargeError, TrackingInputError
 
 # Segment's limits: 32 KB per message (per call), 500 KB per batch request.
@@ -53,7 +52,8 @@ class Message:
     sent_at: datetime | None
     occurred_at: datetime | None
     rejection: Rejection | None
-    payload_json: JsonText | None = None  # the canonical JSON the hash was taken of, stored as is
+    payload_json: bytes | None = None  # the canonical JSON the hash was taken of, sealed as is
+    suppressed: bool = False  # about an erased person: kept as a stub only (screening.py)
 
 
 def decode_body(body: bytes, content_encoding: str | None, *, limit: int) -> bytes:
@@ -146,7 +146,7 @@ def read_messages(
             default_sent_at=default_sent_at,
             forced_type=forced_type,
         )
-        message.payload_json = JsonText(serialized.decode())
+        message.payload_json = serialized
         messages.append(message)
     return messages
 

@@ -40,3 +40,4 @@ class ReceiveSummary(BaseModel):
     duplicates: int = 0
     rejected: list[RejectedMessage] = []
     attached: int = 0  # earlier interactions put on a profile by this request's ids
+    suppressed: int = 0  # about an erased person: kept as stubs, nothing recorded

@@ -19,18 +19,24 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from amigo.core.crypto import BlindIndex, blind_index, current_crypto
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError
-from amigo.core.sql import insert_new, is_row_of, upsert
+from amigo.core.sql import insert_new, is_one_of, is_row_of, upsert
 from amigo.events.service import DomainEvent, emit_events
+from amigo.privacy.suppression import SuppressionList
+from amigo.profiles.models import Interaction
 from amigo.profiles.service import (
     SOURCE_SYSTEMS,
     CustomerLookup,
@@ -39,8 +45,6 @@ from amigo.profiles.service import (
     locate_customers,
     record_interactions,
 )
-from amigo.quality.emails import email_match_key, normalize_email
-from amigo.quality.phones import normalize_phone
 from amigo.tracking.errors import InvalidWriteKeyError, TrackingInputError
 from amigo.tracking.messages import (
     MAX_BATCH_BYTES,
@@ -52,8 +56,22 @@ from amigo.tracking.messages import (
     parse_json_object,
     read_messages,
 )
-from amigo.tracking.models import TrackingIdentity, TrackingMessage, TrackingSource
+from amigo.tracking.models import (
+    ANONYMOUS_ID_FIELD,
+    USER_ID_FIELD,
+    TrackingIdentity,
+    TrackingMessage,
+    TrackingSource,
+    id_index,
+)
 from amigo.tracking.schemas import CreatedSource, ReceiveSummary, RejectedMessage, SourceView
+from amigo.tracking.screening import (
+    contact_keys,
+    process_suppression_list,
+    stub,
+    stub_payload,
+    suppressed_messages,
+)
 
 SOURCE_SYSTEM = "tracking"  # the interactions' source_system
 _messages = table_of(TrackingMessage)
@@ -96,6 +114,18 @@ def list_sources(*, session: Session) -> list[SourceView]:
     ]
 
 
+def disable_source(*, session: Session, name: str, now: datetime) -> SourceView:
+    """Disable a source: its write key is refused from then on (after WRITE_KEY_CACHE_SECONDS)."""
+    source = session.scalar(select(TrackingSource).where(TrackingSource.name == name.strip()))
+    if source is None:
+        raise InvalidInputError(f"no source is named {name!r}")
+    if source.disabled_at is None:
+        source.disabled_at = now
+        session.flush()
+    _write_keys.forget(source.write_key_hash)
+    return SourceView.model_validate(source)
+
+
 @dataclass(frozen=True, slots=True)
 class SourceRef:
     """The authenticated source of a request."""
@@ -104,21 +134,64 @@ class SourceRef:
     name: str
 
 
+# How long a process keeps answering with a write key it found valid without asking the
+# database again: a disabled source's key is refused by every process within this time.
+WRITE_KEY_CACHE_SECONDS = 5.0
+
+
+class _WriteKeyCache:
+    """The write keys this process found valid lately: key hash -> source, until a deadline.
+
+    One query per request less. Only valid keys are kept (a new source's key works at
+    once); each for WRITE_KEY_CACHE_SECONDS, the bound on how long a disabled key is
+    still accepted. Keyed by database too: tests and tools open several in one process.
+    """
+
+    def __init__(self, ttl: float = WRITE_KEY_CACHE_SECONDS) -> None:
+        self.ttl = ttl
+        self._entries: dict[tuple[object, str], tuple[SourceRef, float]] = {}
+
+    def get(self, database: object, key_hash: str) -> SourceRef | None:
+        entry = self._entries.get((database, key_hash))
+        if entry is None or entry[1] <= time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, database: object, key_hash: str, source: SourceRef) -> None:
+        if len(self._entries) > 10_000:  # no key comes back after expiring: drop them all
+            self._entries.clear()
+        self._entries[(database, key_hash)] = (source, time.monotonic() + self.ttl)
+
+    def forget(self, key_hash: str) -> None:
+        for entry in [e for e in self._entries if e[1] == key_hash]:
+            self._entries.pop(entry, None)
+
+
+_write_keys = _WriteKeyCache()
+
+
 def authenticate(*, session: Session, write_key: str | None) -> SourceRef:
-    """Return the enabled source whose write key this is."""
+    """Return the enabled source whose write key this is (known keys cached a few seconds)."""
     if not write_key:
         raise InvalidWriteKeyError(
             "no write key: send it as the HTTP Basic user name, with an empty password"
         )
+    key_hash = _hash_key(write_key)
+    database = session.get_bind().engine.url
+    cached = _write_keys.get(database, key_hash)
+    if cached is not None:
+        return cached
     row = session.execute(
         select(TrackingSource.id, TrackingSource.name).where(
-            TrackingSource.write_key_hash == _hash_key(write_key),
+            TrackingSource.write_key_hash == key_hash,
             TrackingSource.disabled_at.is_(None),
         )
     ).first()
     if row is None:
         raise InvalidWriteKeyError("this write key names no enabled source")
-    return SourceRef(id=int(row.id), name=str(row.name))
+    source = SourceRef(id=int(row.id), name=str(row.name))
+    _write_keys.put(database, key_hash, source)
+    return source
 
 
 # ---------------------------------------------------------------- receiving
@@ -154,9 +227,17 @@ def receive_message(
 
 
 def record_messages(
-    *, session: Session, source: SourceRef, messages: Sequence[Message], received_at: datetime
+    *,
+    session: Session,
+    source: SourceRef,
+    messages: Sequence[Message],
+    received_at: datetime,
+    suppression: SuppressionList | None = None,
 ) -> ReceiveSummary:
-    """Store messages raw, record their interactions on the right profiles, attach earlier ones."""
+    """Store messages raw, record their interactions on the right profiles, attach earlier ones.
+
+    ``suppression``: the erasure suppression list (default: under the process's key).
+    """
     connection = session.connection()
     summary = ReceiveSummary()
     keyed: dict[str, Message] = {}
@@ -166,25 +247,33 @@ def record_messages(
             summary.duplicates += 1
         else:
             keyed[key] = message
+    # Erased people stay erased (invariant 7): their messages are kept as stubs only.
+    contacts = {m.index: contact_keys(m) for m in keyed.values()}
+    suppressed = suppressed_messages(
+        connection, keyed, contacts, suppression or process_suppression_list()
+    )
+    for key in suppressed:
+        keyed[key] = stub(keyed[key])
     # Raw first (invariant 1); a message stored already, by an earlier or a concurrent
     # request, is a resend: only the request that stored it records its interaction.
     stored = insert_new(
         connection,
         _messages,
-        [_message_row(source, key, m, received_at) for key, m in keyed.items()],
+        [_message_row(source, key, m, received_at, contacts[m.index]) for key, m in keyed.items()],
         key="key",
     )
     summary.duplicates += len(keyed) - len(stored)
     new = {key: m for key, m in keyed.items() if key in stored}
     if not new:
         return summary
-    valid = {key: m for key, m in new.items() if m.rejection is None}
+    summary.suppressed = sum(1 for m in new.values() if m.suppressed)
+    valid = {key: m for key, m in new.items() if m.rejection is None and not m.suppressed}
     summary.rejected = [
         RejectedMessage(index=m.index, code=m.rejection.code, message=m.rejection.message)
         for m in new.values()
         if m.rejection is not None
     ]
-    resolver = _Resolver.load(connection, source.id, list(valid.values()))
+    resolver = _Resolver.load(connection, source.id, list(valid.values()), contacts)
     for message in valid.values():
         resolver.learn(message)
     owners = {key: resolver.owner(m) for key, m in valid.items()}
@@ -201,7 +290,7 @@ def record_messages(
                 {
                     "source_id": source.id,
                     "kind": kind,
-                    "value": value,
+                    "value": _index_of(kind, value),
                     "customer_id": located.customer_id,
                     "rule": rule,
                     "updated_at": received_at,
@@ -228,6 +317,21 @@ def record_messages(
 # ---------------------------------------------------------------- who sent it
 
 
+_INDEX_FIELDS = {_USER: USER_ID_FIELD, _ANONYMOUS: ANONYMOUS_ID_FIELD}
+
+
+@lru_cache(maxsize=65_536)
+def _cached_index(value: str, field: str, index: BlindIndex) -> str:
+    return id_index(value, field=field, index=index)
+
+
+def _index_of(kind: str, value: str) -> str:
+    """Return the blind index an id of a kind is stored and looked up under."""
+    # A batch asks for the same ids several times (lookup, upsert, attach, rows);
+    # keyed by the process's index key too, which tests may replace.
+    return _cached_index(value, _INDEX_FIELDS[kind], current_crypto().index)
+
+
 def _explicit_reference(user_id: str) -> tuple[str, Any] | None:
     """Return ("external", AMI- id) or ("source", (system, id)) when a userId names one."""
     if user_id.upper().startswith("AMI-"):
@@ -236,29 +340,6 @@ def _explicit_reference(user_id: str) -> tuple[str, Any] | None:
     if system.lower() in SOURCE_SYSTEMS and source_id.strip():
         return "source", (system.lower(), source_id.strip())
     return None
-
-
-def _traits(message: Message) -> dict[str, Any]:
-    traits: dict[str, Any] = {}
-    context = message.payload.get("context")
-    if isinstance(context, dict) and isinstance(context.get("traits"), dict):
-        traits.update(context["traits"])
-    if isinstance(message.payload.get("traits"), dict):
-        traits.update(message.payload["traits"])
-    return traits
-
-
-def _contact_keys(message: Message) -> tuple[str | None, str | None]:
-    """Return the email match key and the E.164 phone of a message's traits."""
-    traits = _traits(message)
-    email_key = phone = None
-    if isinstance(traits.get("email"), str):
-        email = normalize_email(traits["email"])
-        if email.value is not None:
-            email_key = email_match_key(email.value)
-    if isinstance(traits.get("phone"), str):
-        phone = normalize_phone(traits["phone"], region_hint=None).value
-    return email_key, phone
 
 
 class _Resolver:
@@ -276,7 +357,13 @@ class _Resolver:
         self.changed: dict[tuple[str, str], tuple[Located, str]] = {}
 
     @classmethod
-    def load(cls, connection: Connection, source_id: int, messages: list[Message]) -> _Resolver:
+    def load(
+        cls,
+        connection: Connection,
+        source_id: int,
+        messages: list[Message],
+        contacts: dict[int, tuple[str | None, str | None]],
+    ) -> _Resolver:
         """Read what the database knows of the batch's ids, emails and phones (a few queries)."""
         # The ids learn() and owner() look up: a previousId may name a user or a device.
         ids = {
@@ -291,22 +378,24 @@ class _Resolver:
             if value is not None
         }
         mapped: dict[tuple[str, str], int] = {}
+        # tracking_identity holds the ids' blind indexes: looked up by index, mapped back.
+        by_index = {(kind, _index_of(kind, value)): (kind, value) for kind, value in ids}
         key_columns = [_identities.c.source_id, _identities.c.kind, _identities.c.value]
-        wanted = [(source_id, kind, value) for kind, value in sorted(ids)]
+        wanted = [(source_id, kind, index) for kind, index in sorted(by_index)]
         for condition in is_row_of(connection, key_columns, wanted):
             for row in connection.execute(
                 select(_identities.c.kind, _identities.c.value, _identities.c.customer_id).where(
                     condition
                 )
             ):
-                mapped[(row.kind, row.value)] = int(row.customer_id)
+                mapped[by_index[(row.kind, row.value)]] = int(row.customer_id)
         references = [
             ref
             for m in messages
             for i in (m.user_id, m.previous_id)
             if i is not None and (ref := _explicit_reference(i)) is not None
         ]
-        contacts = {m.index: _contact_keys(m) for m in messages}
+        contacts = {m.index: contacts[m.index] for m in messages}
         lookup = locate_customers(
             connection,
             external_ids=[value for kind, value in references if kind == "external"],
@@ -383,24 +472,30 @@ def _attach_earlier(
     connection: Connection, source: SourceRef, resolver: _Resolver, *, exclude: set[str]
 ) -> dict[str, int]:
     """Attach the earlier interactions sent under newly resolved ids; count them per profile."""
-    users = sorted(v for k, v in resolver.changed if k == _USER)
+    # Messages keep their userId encrypted: they are found, and told apart, by its index.
+    users = {_index_of(_USER, v): v for k, v in resolver.known if k == _USER}
+    changed_users = sorted(_index_of(_USER, v) for k, v in resolver.changed if k == _USER)
     anonymous = sorted(v for k, v in resolver.changed if k == _ANONYMOUS)
     conditions = []
-    for values, column in ((users, _messages.c.user_id), (anonymous, _messages.c.anonymous_id)):
+    for values, column in (
+        (changed_users, _messages.c.user_index),
+        (anonymous, _messages.c.anonymous_id),
+    ):
         rows = [(source.id, value) for value in values]
         conditions += list(is_row_of(connection, [_messages.c.source_id, column], rows))
     assignments: dict[str, tuple[int, int | None]] = {}
     for condition in conditions:
         for row in connection.execute(
-            select(_messages.c.key, _messages.c.user_id, _messages.c.anonymous_id).where(
+            select(_messages.c.key, _messages.c.user_index, _messages.c.anonymous_id).where(
                 condition, _messages.c.status == "processed"
             )
         ):
             if row.key in exclude:
                 continue
-            located = resolver.known.get((_USER, row.user_id or "")) or resolver.known.get(
-                (_ANONYMOUS, row.anonymous_id or "")
-            )
+            user = users.get(row.user_index or "")
+            located = (
+                resolver.known.get((_USER, user)) if user is not None else None
+            ) or resolver.known.get((_ANONYMOUS, row.anonymous_id or ""))
             if located is not None:
                 assignments[row.key] = (located.customer_id, located.link_id)
     attached = attach_interactions(connection, source_system=SOURCE_SYSTEM, assignments=assignments)
@@ -408,26 +503,147 @@ def _attach_earlier(
     return {external[c]: n for c, n in attached.items()}
 
 
+# ---------------------------------------------------------------- erasure
+
+
+def erase_tracking(
+    connection: Connection,
+    *,
+    customer_ids: Sequence[int],
+    email_keys: Iterable[str] = (),
+    phones: Iterable[str] = (),
+) -> int:
+    """Reduce erased people's raw messages to stubs and forget their ids; return the messages.
+
+    The erasure calls it before it deletes their interactions, which name the
+    messages they were made from. Every message sent under the same userIds
+    and devices goes too (rejected ones have no interaction), and every one
+    whose traits give one of their email match keys or E.164 phones (an
+    identify sent before they were known), found by the blind indexes. What
+    stays of each is what a screened message keeps (``screening.stub_payload``),
+    status ``erased``; the interactions made from them that nobody holds, and
+    the people's ``tracking_identity`` ties, are deleted.
+    """
+    if not customer_ids:
+        return 0
+    ids = _messages_of(connection, list(customer_ids))
+    for column, field, values in (
+        (_messages.c.email_index, "email", email_keys),
+        (_messages.c.phone_index, "phone", phones),
+    ):
+        indexes = sorted({i for v in values if (i := blind_index(v, field=field)) is not None})
+        for condition in is_one_of(connection, column, indexes):
+            ids.update(connection.scalars(select(_messages.c.id).where(condition)))
+    erased = 0
+    keys: list[str] = []
+    for condition in is_one_of(connection, _messages.c.id, sorted(ids)):
+        rows = connection.execute(
+            select(_messages.c.id, _messages.c.key, _messages.c.payload_sealed).where(condition)
+        ).all()
+        keys += [row.key for row in rows]
+        stubs = [{"_id": row.id, "_payload": stub_payload(row.payload_sealed)} for row in rows]
+        if stubs:
+            connection.execute(
+                update(_messages)
+                .where(_messages.c.id == bindparam("_id"))
+                .values(
+                    payload_sealed=bindparam("_payload"),
+                    user_id=None,
+                    user_index=None,
+                    anonymous_id=None,
+                    email_index=None,
+                    phone_index=None,
+                    status="erased",
+                ),
+                stubs,
+            )
+        erased += len(stubs)
+    interactions = table_of(Interaction)
+    for condition in is_one_of(connection, interactions.c.source_interaction_id, keys):
+        connection.execute(
+            delete(interactions).where(
+                condition,
+                interactions.c.source_system == SOURCE_SYSTEM,
+                interactions.c.customer_id.is_(None),
+            )
+        )
+    for condition in is_one_of(connection, _identities.c.customer_id, list(customer_ids)):
+        connection.execute(delete(_identities).where(condition))
+    return erased
+
+
+def _messages_of(connection: Connection, customer_ids: list[int]) -> set[int]:
+    """Return the ids of the messages sent by these people, or under their userIds and devices."""
+    interactions = table_of(Interaction)
+    keys: list[str] = []
+    for condition in is_one_of(connection, interactions.c.customer_id, customer_ids):
+        keys += connection.scalars(
+            select(interactions.c.source_interaction_id).where(
+                condition, interactions.c.source_system == SOURCE_SYSTEM
+            )
+        ).all()
+    # (source, column) -> values: the users' indexes and the devices these messages name.
+    under: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for condition in is_one_of(connection, _messages.c.key, keys):
+        for row in connection.execute(
+            select(_messages.c.source_id, _messages.c.user_index, _messages.c.anonymous_id).where(
+                condition
+            )
+        ):
+            if row.user_index is not None:
+                under[(int(row.source_id), "user_index")].add(row.user_index)
+            if row.anonymous_id is not None:
+                under[(int(row.source_id), "anonymous_id")].add(row.anonymous_id)
+    for condition in is_one_of(connection, _identities.c.customer_id, customer_ids):
+        for row in connection.execute(
+            select(_identities.c.source_id, _identities.c.value).where(
+                condition, _identities.c.kind == _USER
+            )
+        ):
+            under[(int(row.source_id), "user_index")].add(row.value)
+    conditions = list(is_one_of(connection, _messages.c.key, keys))
+    for (source_id, column), values in under.items():
+        rows = [(source_id, value) for value in sorted(values)]
+        conditions += is_row_of(connection, [_messages.c.source_id, _messages.c[column]], rows)
+    ids: set[int] = set()
+    for condition in conditions:
+        ids.update(connection.scalars(select(_messages.c.id).where(condition)))
+    return ids
+
+
 # ---------------------------------------------------------------- rows and events
 
 
 def _message_row(
-    source: SourceRef, key: str, message: Message, received_at: datetime
+    source: SourceRef,
+    key: str,
+    message: Message,
+    received_at: datetime,
+    contacts: tuple[str | None, str | None],
 ) -> dict[str, Any]:
     rejection = message.rejection
+    email_key, phone = (None, None) if message.suppressed else contacts
     return {
         "key": key,
         "source_id": source.id,
         "message_id": message.message_id,
         "type": message.type,
-        "user_id": message.user_id,
+        "user_id": message.user_id,  # encrypted by its column type
+        "user_index": None if message.user_id is None else _index_of(_USER, message.user_id),
         "anonymous_id": message.anonymous_id,
-        "payload": message.payload_json or message.payload,
+        # Sealed by its column type; the canonical JSON the hash was taken of, as it is.
+        "payload_sealed": message.payload_json or message.payload,
         "payload_hash": message.payload_hash,
+        "email_index": blind_index(email_key, field="email"),
+        "phone_index": blind_index(phone, field="phone"),
         "sent_at": message.sent_at,
         "received_at": received_at,
         "occurred_at": message.occurred_at,
-        "status": "processed" if rejection is None else "rejected",
+        "status": "suppressed"
+        if message.suppressed
+        else "processed"
+        if rejection is None
+        else "rejected",
         "reject_code": rejection.code if rejection else None,
         "reject_message": rejection.message if rejection else None,
     }
@@ -501,9 +717,12 @@ def _recorded_event(
 
 __all__ = [
     "SOURCE_SYSTEM",
+    "WRITE_KEY_CACHE_SECONDS",
     "SourceRef",
     "authenticate",
     "create_source",
+    "disable_source",
+    "erase_tracking",
     "list_sources",
     "receive_batch",
     "receive_message",
