@@ -6,7 +6,6 @@ import base64
 import hmac
 import os
 import stat
-import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -19,7 +18,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select, text, update
-from sqlalchemy.engine import make_url
 
 from amigo.core.config import EncryptionSettings, Settings
 from amigo.core.crypto import (
@@ -46,6 +44,7 @@ from amigo.core.rotation import (
     rotate_keys,
 )
 from amigo.core.sql import bulk_insert
+from dumps import raw_dump
 
 EMAIL = "crypto_test_person.email"
 metadata = MetaData()
@@ -548,24 +547,10 @@ def test_an_unknown_key_without_a_changed_file_still_fails(
 # --- nothing in clear on disk -------------------------------------------------------
 
 
-def _dump(backend: str, engine: Engine, url: str) -> bytes:
-    """Return every byte the database holds: the SQLite files, or pg_dump's output."""
-    if backend == "sqlite":
-        engine.dispose()
-        database = Path(str(make_url(url).database))
-        files = sorted(database.parent.glob(database.name + "*"))  # the -wal and -shm too
-        assert files
-        return b"".join(path.read_bytes() for path in files)
-    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return subprocess.run(
-        ["pg_dump", "--no-owner", "--dbname", libpq], check=True, capture_output=True, timeout=120
-    ).stdout
-
-
 def test_a_raw_dump_holds_no_plaintext_identifier(
     backend: str, people_engine: tuple[Engine, str], crypto: FieldCrypto
 ) -> None:
-    engine, url = people_engine
+    engine, _url = people_engine
     rows = [_person(n, crypto.index) for n in range(1, 201)]
     with engine.begin() as connection:
         bulk_insert(connection, people, rows[:100])
@@ -574,7 +559,7 @@ def test_a_raw_dump_holds_no_plaintext_identifier(
         assert connection.execute(select(people.c.phone).where(people.c.id == 200)).scalar() == (
             "+33600000200"
         )
-    dump = _dump(backend, engine, url)
+    dump = raw_dump(engine)
     assert b"Lyonville-00123" in dump  # the dump does show the unencrypted column
     assert b"v1.k1." in dump
     for row in rows:

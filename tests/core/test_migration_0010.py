@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from amigo.core.crypto import blind_index, current_crypto
@@ -19,6 +16,7 @@ from amigo.ingest.models import Reject, SourceRecord
 from amigo.privacy.models import SubjectRequest
 from amigo.profiles.models import GoldenCustomer, ManualRectification
 from amigo.profiles.service import find_customers
+from dumps import raw_dump
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC).isoformat(" ")
 EMAIL = "ondine.marchal@example.net"
@@ -64,18 +62,6 @@ ROWS = [
 ]
 
 
-def _dump(engine: Engine) -> bytes:
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        engine.dispose()
-        database = Path(str(url.database))
-        return b"".join(p.read_bytes() for p in sorted(database.parent.glob(database.name + "*")))
-    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return subprocess.run(
-        ["pg_dump", "--no-owner", "--dbname", libpq], check=True, capture_output=True, timeout=120
-    ).stdout
-
-
 def test_0010_encrypts_every_identifier_held_in_clear(
     database_factory: Any, open_engine: Any
 ) -> None:
@@ -93,11 +79,11 @@ def test_0010_encrypts_every_identifier_held_in_clear(
     with engine.begin() as connection:
         for statement in ROWS:
             connection.execute(text(statement), values)
-    assert EMAIL.encode() in _dump(engine)
+    assert EMAIL.encode() in raw_dump(engine)
 
     upgrade(engine)
 
-    dump = _dump(engine)
+    dump = raw_dump(engine)
     for secret in (EMAIL, PHONE, "06 44 33 22 11", "12 rue des Tanneurs", "1984-02-29"):
         assert secret.encode() not in dump, secret
     assert b"Ondine" in dump  # names stay in clear: the positive control

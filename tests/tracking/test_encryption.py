@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,7 +14,6 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, Table, insert, select, text
-from sqlalchemy.engine import make_url
 
 from amigo.api.app import create_app
 from amigo.core.config import EncryptionSettings, Settings
@@ -33,6 +31,7 @@ from amigo.tracking.models import (
 )
 from amigo.tracking.service import create_source
 from conftest import DatabaseFactory
+from dumps import raw_dump
 from live import served
 
 
@@ -44,20 +43,6 @@ def keys(tmp_path: Path) -> Iterator[FieldCrypto]:
     )
     with using_crypto(crypto_from_settings(settings)) as crypto:
         yield crypto
-
-
-def _dump(backend: str, engine: Engine, url: str) -> bytes:
-    """Return every byte the database holds: the SQLite files, or pg_dump's output."""
-    if backend == "sqlite":
-        engine.dispose()
-        database = Path(str(make_url(url).database))
-        files = sorted(database.parent.glob(database.name + "*"))  # the -wal and -shm too
-        assert files
-        return b"".join(path.read_bytes() for path in files)
-    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return subprocess.run(
-        ["pg_dump", "--no-owner", "--dbname", libpq], check=True, capture_output=True, timeout=120
-    ).stdout
 
 
 def _people(count: int) -> list[dict[str, str]]:
@@ -124,7 +109,7 @@ def test_tracked_emails_and_phones_are_nowhere_in_clear_and_rotate(
         assert first.user_id == people[0]["user"]
         assert first.user_index == id_index(people[0]["user"], field=USER_ID_FIELD)
         assert len(session.scalars(select(Interaction.id)).all()) == len(stored)
-    dump = _dump(backend, engine, url)
+    dump = raw_dump(engine)
     assert people[0]["device"].encode() in dump  # anonymousIds stay in clear: the control
     for hidden in _hidden(people):
         assert hidden.encode() not in dump, hidden
@@ -243,7 +228,7 @@ def test_the_migration_seals_existing_rows_and_back(
         ("user", id_index("User-1", field=USER_ID_FIELD)),
         ("anonymous", id_index("device-1", field=ANONYMOUS_ID_FIELD)),
     }
-    dump = _dump(backend, engine, url)
+    dump = raw_dump(engine)
     assert b"device-1" in dump
     assert email.encode() not in dump  # VACUUM: no page of the file keeps the old rows
     assert b"User-1" not in dump
