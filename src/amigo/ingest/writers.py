@@ -77,6 +77,8 @@ class WriteContext:
     issues: list[tuple[int, ValidationIssue]] = field(default_factory=list)
     # False while an initial load defers the consent projection to its end.
     project_consents: bool = True
+    # Who appends the records' consent statements to the ledger.
+    consent_actor: str = "process:load"
     raw_consents: int = 0
     consent_changes: int = 0
     _stores: set[str] | None = None
@@ -435,6 +437,7 @@ def _record_raw_consents(
         customer_ids={row["customer_id"] for row in rows if row["customer_id"] is not None},
         now=ctx.now,
         project=ctx.project_consents,
+        actor=ctx.consent_actor,
     )
     ctx.consent_changes += len(changes)
 
