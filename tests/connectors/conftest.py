@@ -9,6 +9,7 @@ import hmac
 import json
 import secrets
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,11 +21,12 @@ import httpx
 import orjson
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
 from amigo.api.app import create_app
-from amigo.connectors.shopify.models import ShopifyWebhook
+from amigo.connectors.shopify.models import DeliveryStatus, ShopifyWebhook
+from amigo.connectors.shopify.processing import ProcessorStats, run_processor
 from amigo.core.config import PrivacySettings, Settings, ShopifySettings
 from amigo.core.db import make_engine, unit_of_work
 from amigo.events.models import OutboxEvent
@@ -157,6 +159,33 @@ class ShopifyApp:
         return httpx.post(
             f"{self.url}/v1/connectors/shopify/webhooks", content=raw, headers=headers
         )
+
+    def process(self, *, settle: bool = True) -> ProcessorStats:
+        """Process every due delivery, as the background processor would.
+
+        ``settle``: go on while deliveries wait for their next attempt (milliseconds
+        here), until each is processed or dead; else one pass over what is due now.
+        """
+        total = ProcessorStats()
+        for _ in range(100):
+            stats = run_processor(self.engine, settings=self.settings, once=True)
+            total.processed += stats.processed
+            total.failed += stats.failed
+            total.dead += stats.dead
+            if not settle or not self._waiting():
+                break
+            time.sleep(0.005)
+        return total
+
+    def _waiting(self) -> bool:
+        with unit_of_work(self.engine) as session:
+            return bool(
+                session.scalar(
+                    select(func.count())
+                    .select_from(ShopifyWebhook)
+                    .where(ShopifyWebhook.status == DeliveryStatus.FAILED)
+                )
+            )
 
     def delivery(self, webhook_id: str) -> ShopifyWebhook:
         """Return a delivery by its webhook id."""
