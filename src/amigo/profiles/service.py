@@ -458,21 +458,46 @@ def _first_links(connection: Connection, customer_ids: set[int]) -> dict[int, in
 ANNOUNCED_FIELDS = (*SCALAR_FIELDS, *ADDRESS_FIELDS, "origin")
 
 
-def profile_values(
-    connection: Connection, customer_ids: Iterable[int]
-) -> dict[int, dict[str, Any]]:
-    """Return the external id, status and announced values of profiles, to compare before and after."""
-    columns = [
-        _golden.c.id,
-        _golden.c.external_id,
-        _golden.c.status,
-        *(_golden.c[name] for name in ANNOUNCED_FIELDS),
-    ]
-    found: dict[int, dict[str, Any]] = {}
-    for condition in is_one_of(connection, _golden.c.id, sorted(set(customer_ids))):
-        for row in connection.execute(select(*columns).where(condition)).mappings():
-            found[int(row["id"])] = dict(row)
-    return found
+@dataclass(frozen=True, slots=True)
+class LinkedProfile:
+    """The active profile a source record is linked to, with its announced values."""
+
+    link_id: int
+    customer_id: int
+    external_id: str
+    values: dict[str, Any]
+
+
+def linked_profile(
+    connection: Connection, source_system: str, source_id: str
+) -> LinkedProfile | None:
+    """Return the profile a source record belongs to now (one query), None if none or erased.
+
+    Links follow merges: a link names the active profile holding it.
+    """
+    row = connection.execute(
+        select(
+            _links.c.id.label("link_id"),
+            _golden.c.id,
+            _golden.c.external_id,
+            *(_golden.c[name] for name in ANNOUNCED_FIELDS),
+        )
+        .join(_golden, _golden.c.id == _links.c.customer_id)
+        .where(
+            _links.c.source_system == source_system,
+            _links.c.source_id == source_id,
+            _golden.c.status == CustomerStatus.ACTIVE.value,
+        )
+    ).first()
+    if row is None:
+        return None
+    mapped = row._mapping
+    return LinkedProfile(
+        link_id=int(row.link_id),
+        customer_id=int(row.id),
+        external_id=str(row.external_id),
+        values={name: mapped[name] for name in ANNOUNCED_FIELDS},
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from amigo.connectors.shopify.webhooks import (
     WebhookNotConfiguredError,
     check_delivery,
     check_size,
+    delivery_stored,
     store_delivery,
 )
 from amigo.core.clock import utcnow
@@ -64,7 +65,10 @@ async def _read_body(request: Request, settings: ShopifySettings) -> bytes:
 
 def _store(engine: Engine, delivery: Delivery) -> StoredDelivery:
     with unit_of_work(engine) as session:
-        return store_delivery(session=session, delivery=delivery, now=utcnow())
+        stored = store_delivery(session=session, delivery=delivery, now=utcnow())
+    if not stored.duplicate:  # committed: this process's processor may take it now
+        delivery_stored()
+    return stored
 
 
 @router.post(

@@ -10,11 +10,13 @@ the same transaction (invariant 5): a processor killed mid-way leaves the
 delivery due, and processing it again gives the same repository (the records
 are keyed by their content).
 
-A claim is a conditional UPDATE: on SQLite it takes the database's write
-lock at once, on PostgreSQL the row is locked ``FOR UPDATE SKIP LOCKED`` so
-that several processors (one per API process) take different deliveries.
-An idle processor waits for ``NOTIFY amigo_shopify_inbox`` on PostgreSQL
-(sent as the receiver commits) or polls (SQLite).
+A claim is one UPDATE of the oldest due row: on SQLite it takes the
+database's write lock at once, on PostgreSQL the row is locked ``FOR UPDATE
+SKIP LOCKED`` so that several processors (one per API process) take
+different deliveries. An idle processor waits for ``NOTIFY
+amigo_shopify_inbox`` on PostgreSQL (sent as the receiver commits); on
+SQLite it is woken by the receiver of its own process, and polls for those
+other processes stored.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from amigo.connectors.shopify.models import DeliveryStatus, ShopifyWebhook
 from amigo.connectors.shopify.topics import HANDLERS, Context, Handled
-from amigo.connectors.shopify.webhooks import INBOX_CHANNEL
+from amigo.connectors.shopify.webhooks import INBOX_CHANNEL, wait_for_delivery
 from amigo.core.clock import utcnow
 from amigo.core.config import Settings, ShopifySettings
 from amigo.core.db import table_of, unit_of_work
@@ -119,38 +121,41 @@ class _Claimed:
 
 
 def _claim(session: Session, now: datetime) -> _Claimed | None:
-    """Take the oldest due delivery, or None; the transaction holds it until it ends."""
-    connection = session.connection()
-    while True:
-        candidate = connection.scalar(
-            select(inbox.c.id)
-            .where(inbox.c.status.in_(_DUE), inbox.c.next_attempt_at <= now)
-            .order_by(inbox.c.next_attempt_at, inbox.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if candidate is None:
-            return None
-        # Conditional: another SQLite processor may have taken it between the two statements.
-        taken = connection.execute(
+    """Take the oldest due delivery, or None; the transaction holds it until it ends.
+
+    One statement: an UPDATE of the row a sub-select picks (locked, skipping
+    those other processors hold, on PostgreSQL; on SQLite the UPDATE takes
+    the write lock, so no other processor can pick the same row meanwhile).
+    """
+    due = (
+        select(inbox.c.id)
+        .where(inbox.c.status.in_(_DUE), inbox.c.next_attempt_at <= now)
+        .order_by(inbox.c.next_attempt_at, inbox.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    row = (
+        session.connection()
+        .execute(
             update(inbox)
-            .where(inbox.c.id == candidate, inbox.c.status.in_(_DUE))
+            .where(inbox.c.id == due)
             .values(attempts=inbox.c.attempts + 1)
-        ).rowcount
-        if taken:
-            break
-    row = connection.execute(
-        select(
-            inbox.c.id,
-            inbox.c.webhook_id,
-            inbox.c.topic,
-            inbox.c.shop_domain,
-            inbox.c.triggered_at,
-            inbox.c.received_at,
-            inbox.c.attempts,
-            inbox.c.body,
-        ).where(inbox.c.id == candidate)
-    ).one()
+            .returning(
+                inbox.c.id,
+                inbox.c.webhook_id,
+                inbox.c.topic,
+                inbox.c.shop_domain,
+                inbox.c.triggered_at,
+                inbox.c.received_at,
+                inbox.c.attempts,
+                inbox.c.body,
+            )
+        )
+        .first()
+    )
+    if row is None:
+        return None
     return _Claimed(
         id=int(row.id),
         webhook_id=row.webhook_id,
@@ -283,6 +288,27 @@ def process_next(
         )
 
 
+class _InboxWaker:
+    """Wait for stored deliveries: NOTIFY on PostgreSQL, this process's receiver on SQLite."""
+
+    def __init__(self, engine: Engine, stop: threading.Event) -> None:
+        self._listener = (
+            OutboxWaker(engine, stop, channel=INBOX_CHANNEL)
+            if engine.dialect.name == "postgresql"
+            else None
+        )
+
+    def wait(self, seconds: float) -> None:
+        if self._listener is not None:
+            self._listener.wait(seconds)
+        else:
+            wait_for_delivery(seconds)
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+
+
 def run_processor(
     engine: Engine,
     *,
@@ -295,7 +321,7 @@ def run_processor(
     stop = stop or threading.Event()
     stats = ProcessorStats()
     suppression = _Suppression(settings)
-    waker = OutboxWaker(engine, stop, channel=INBOX_CHANNEL) if not once else None
+    waker = _InboxWaker(engine, stop) if not once else None
     idle = settings.shopify.idle_seconds
     try:
         while not stop.is_set():

@@ -55,10 +55,11 @@ from amigo.privacy.service import DuplicateRequestError, create_request, referen
 from amigo.privacy.suppression import SuppressionList
 from amigo.profiles.service import (
     ANNOUNCED_FIELDS,
+    LinkedProfile,
     Located,
+    linked_profile,
     locate_customers,
     order_states,
-    profile_values,
 )
 from amigo.quality.dates import parse_timestamp
 from amigo.quality.emails import email_match_key, normalize_email
@@ -238,9 +239,8 @@ def _suppressed(ctx: Context, source_id: str) -> bool:
     return bool(ctx.suppression.find(ctx.session.connection(), [digest]))
 
 
-def _located(ctx: Context, source_id: str) -> Located | None:
-    lookup = locate_customers(ctx.session.connection(), source_keys=[(SYSTEM, source_id)])
-    return lookup.by_source.get((SYSTEM, source_id))
+def _linked(ctx: Context, source_id: str) -> LinkedProfile | None:
+    return linked_profile(ctx.session.connection(), SYSTEM, source_id)
 
 
 def _resolve(ctx: Context, link_id: int | None) -> str:
@@ -265,14 +265,11 @@ def customer_changed(ctx: Context) -> Handled:
     """customers/create and customers/update: a new version of the customer record."""
     source_id = mapping.resource_key(ctx.payload)
     stale = None
-    before: Located | None = None
-    values: dict[int, dict[str, Any]] = {}
+    before: LinkedProfile | None = None
     if source_id is not None:
         _lock(ctx, "customer", source_id)
         stale = _deleted(ctx, source_id) or _stale(ctx, "customer", source_id)
-        before = _located(ctx, source_id)
-        if before is not None:
-            values = profile_values(ctx.session.connection(), [before.customer_id])
+        before = _linked(ctx, source_id)
     written, stats = _ingest(ctx, CUSTOMER_FILE, ctx.payload, stale=stale)
     if stats.rejected:
         return _rejected("customer", source_id, written)
@@ -280,7 +277,7 @@ def customer_changed(ctx: Context) -> Handled:
         return Handled(f"customer {source_id}: suppressed, an erased person (nothing stored)")
     if not (stats.inserted or stats.updated) or source_id is None:
         return Handled(f"customer {source_id}: this version is stored already (unchanged)")
-    after = _located(ctx, source_id)
+    after = _linked(ctx, source_id)
     if after is None:  # pragma: no cover - the writer links every customer it stores
         return Handled(f"customer {source_id}: stored, no active profile")
     sources = [{"system": SYSTEM, "id": source_id}]
@@ -290,9 +287,7 @@ def customer_changed(ctx: Context) -> Handled:
         )
         done = f"profile {after.external_id} created"
     else:
-        now = profile_values(ctx.session.connection(), [after.customer_id])[after.customer_id]
-        previous = values.get(before.customer_id, {})
-        fields = sorted(f for f in ANNOUNCED_FIELDS if previous.get(f) != now.get(f))
+        fields = sorted(f for f in ANNOUNCED_FIELDS if before.values[f] != after.values[f])
         if fields:
             ctx.announce(
                 "customer.updated",
@@ -320,8 +315,8 @@ def customer_deleted(ctx: Context) -> Handled:
     profile = close_source_customer(session=ctx.session, source_system=SYSTEM, source_id=source_id)
     if profile is None:
         return Handled(f"customer {source_id}: deleted in Shopify, no link to close")
-    located = _located(ctx, source_id)
-    external_id = located.external_id if located is not None else None
+    linked = _linked(ctx, source_id)
+    external_id = linked.external_id if linked is not None else None
     if stats.inserted or stats.updated:
         ctx.announce(
             "customer.source_closed",

@@ -20,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,6 +111,22 @@ class StoredDelivery:
 
     id: int
     duplicate: bool
+
+
+# Set when this process stored a delivery: its own processor wakes at once (SQLite, where
+# no NOTIFY reaches it; on PostgreSQL it listens to INBOX_CHANNEL).
+_stored_here = threading.Event()
+
+
+def delivery_stored() -> None:
+    """Tell this process's processor that a delivery was committed to the inbox."""
+    _stored_here.set()
+
+
+def wait_for_delivery(seconds: float) -> None:
+    """Return when this process stored a delivery, or after ``seconds``."""
+    if _stored_here.wait(seconds):
+        _stored_here.clear()
 
 
 def signature_of(secret: str, body: bytes) -> str:
@@ -304,7 +321,9 @@ __all__ = [
     "WebhookTooLargeError",
     "check_delivery",
     "check_size",
+    "delivery_stored",
     "signature_matches",
     "signature_of",
     "store_delivery",
+    "wait_for_delivery",
 ]
