@@ -308,6 +308,32 @@ def test_consent_webhooks_append_to_the_ledger_newest_change_wins(shopify_app: S
     )
 
 
+def test_a_consent_before_its_customer_counts_once_the_customer_arrives(
+    shopify_app: ShopifyApp,
+) -> None:
+    customer_id = new_id()
+    email = f"early.{customer_id}@example.org"
+    consent = sample("customers_email_marketing_consent_update.2026-01.json")
+    consent.update(customer_id=customer_id, email_address=email)
+    consent["email_marketing_consent"] = {
+        "state": "subscribed",
+        "opt_in_level": "confirmed_opt_in",
+        "consent_updated_at": "2026-11-02T10:00:00Z",
+    }
+    _accepted(shopify_app.send("customers_email_marketing_consent/update", consent))
+    shopify_app.process()
+    # The recent customers/create bodies carry no consent at all.
+    _accepted(shopify_app.send("customers/create", customer_body(customer_id, email=email)))
+    shopify_app.process()
+
+    profile = _profile(shopify_app, customer_id)
+    with unit_of_work(shopify_app.engine) as session:
+        state = current_consents(session=session, customer_id=profile.id)["email_marketing"]
+    assert (state.status, state.allows_contact) == ("confirmed", True)
+    [changed] = shopify_app.events("consent.changed", profile.external_id)
+    assert changed.data["status"] == "confirmed"
+
+
 def test_a_consent_without_its_time_takes_the_webhooks_trigger_time(
     shopify_app: ShopifyApp,
 ) -> None:

@@ -32,6 +32,7 @@ from sqlalchemy import exists, select, text
 from sqlalchemy.orm import Session
 
 from amigo.connectors.shopify import mapping
+from amigo.consent.service import project_consents
 from amigo.core.config import Settings
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError
@@ -286,6 +287,11 @@ def customer_changed(ctx: Context) -> Handled:
             "customer.created", after.external_id, customer=after.external_id, sources=sources
         )
         done = f"profile {after.external_id} created"
+        # A consent webhook may have come first: its statements, kept by the customer's
+        # id, count for the profile from now on (a record without consents projects nothing).
+        project_consents(
+            ctx.session.connection(), [after.customer_id], now=ctx.now, cause="source_statement"
+        )
     else:
         fields = sorted(f for f in ANNOUNCED_FIELDS if before.values[f] != after.values[f])
         if fields:
