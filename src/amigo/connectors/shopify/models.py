@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from amigo.core.crypto import EncryptedText, SealedJSON
+from amigo.core.crypto import EncryptedText
 from amigo.core.db import Base, BigIntId, UTCDateTime, str_enum
+from amigo.core.sealed import SealedJSON
 
 
 class DeliveryStatus(enum.StrEnum):

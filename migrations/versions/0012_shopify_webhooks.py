@@ -3,8 +3,8 @@
 The receiver stores each delivery here in one short transaction (its body
 sealed); the processor drains it into the ingest path.
 
-Revision ID: 0013
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 12:22:41
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import amigo.core.db
 
-revision: str = "0013"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
