@@ -6,16 +6,20 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import uvicorn
 from fastapi import FastAPI
 
 
 @contextmanager
-def served(app: FastAPI) -> Iterator[str]:
-    """Run the app in a thread until the block ends; yield its base URL."""
+def served(app: FastAPI, *, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
+    """Run the app in a thread until the block ends; yield its base URL.
+
+    ``lifespan="on"`` runs the app's startup and shutdown (its background workers).
+    """
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -1,6 +1,7 @@
 """Import every domain's models so that Base.metadata knows all tables."""
 
 from amigo.api import models as api_models
+from amigo.connectors.shopify import models as shopify_models
 from amigo.consent import models as consent_models
 from amigo.core import audit as audit_models
 from amigo.events import models as events_models
@@ -19,5 +20,6 @@ __all__ = [
     "ingest_models",
     "privacy_models",
     "profiles_models",
+    "shopify_models",
     "tracking_models",
 ]

@@ -15,7 +15,7 @@ from amigo.api.app import create_app
 from amigo.api.oauth import create_client
 from amigo.api.security import RevocationCache
 from amigo.core.clock import utcnow
-from amigo.core.config import ApiSettings, PrivacySettings, Settings
+from amigo.core.config import ApiSettings, PrivacySettings, Settings, ShopifySettings
 from amigo.core.db import make_engine, unit_of_work
 from amigo.core.roles import Role
 from amigo.ingest.service import load_directory
@@ -25,6 +25,7 @@ from live import served
 
 TOKEN_KEY = "test-token-signing-key-0123456789abcdef"  # noqa: S105 - the suite's own key
 SUPPRESSION_KEY = "test-suppression-key-0123456789abcdef"
+SHOPIFY_SECRET = "shpss_api-suite-secret-0123456789"  # noqa: S105 - the suite's own app secret
 
 
 @dataclass
@@ -86,6 +87,8 @@ def live_api(
             export_dir=tmp_path_factory.mktemp("api-privacy-exports"),
             suppression_key=SecretStr(SUPPRESSION_KEY),
         ),
+        # Configured, so that generated webhook calls meet the signature check (401), not a 503.
+        shopify=ShopifySettings(api_secret=SecretStr(SHOPIFY_SECRET)),
     )
     app = create_app(engine=engine, settings=settings)
     app.state.revocations = RevocationCache(ttl=0)  # a revocation shows at once in tests

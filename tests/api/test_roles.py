@@ -23,6 +23,7 @@ PUBLIC = {
         ("POST", f"/v1/{call}"): "Segment's tracking API: the source's write key (HTTP Basic)"
         for call in ("identify", "track", "page", "screen", "group", "alias", "batch")
     },
+    ("POST", "/v1/connectors/shopify/webhooks"): "Shopify signs each delivery with the app secret",
 }
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -19,6 +22,7 @@ from amigo.core.config import Settings, get_settings
 from amigo.core.db import make_engine
 from amigo.core.errors import InvalidInputError
 from amigo.core.keyfile import LazySecret
+from amigo.workers.runner import start_workers, stop_workers
 
 _MIN_KEY_LENGTH = 32  # bytes of an HS256 key
 _TOKEN = re.compile(r"(token=)[^&\s]+")
@@ -43,14 +47,35 @@ def _redact_access_log() -> None:
         access.addFilter(RedactLinkTokens())
 
 
-def create_app(*, engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
-    """Build the app on an engine (by default the configured database)."""
+@asynccontextmanager
+async def _background_workers(app: FastAPI) -> AsyncIterator[None]:
+    """Run the process's background workers (the Shopify webhook processor) while it serves."""
+    stop = threading.Event()
+    threads = start_workers(app.state.engine, app.state.settings, stop)
+    try:
+        yield
+    finally:
+        stop_workers(threads, stop)
+
+
+def create_app(
+    *,
+    engine: Engine | None = None,
+    settings: Settings | None = None,
+    background_workers: bool = False,
+) -> FastAPI:
+    """Build the app on an engine (by default the configured database).
+
+    ``background_workers``: also run the workers of ``amigo.workers.runner``
+    while the app is served (``amigo serve`` does).
+    """
     settings = settings or get_settings()
     app = FastAPI(
         title="AMIgo",
         version=__version__,
         openapi_url="/openapi.json",
         description="Customer data platform: golden profiles, consent, privacy, events.",
+        lifespan=_background_workers if background_workers else None,
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database.url)
@@ -93,5 +118,5 @@ def create_app(*, engine: Engine | None = None, settings: Settings | None = None
 
 
 def create_default_app() -> FastAPI:
-    """Build the app from the environment (Uvicorn's factory entry point)."""
-    return create_app()
+    """Build the app from the environment, with its background workers (`amigo serve`)."""
+    return create_app(background_workers=True)

@@ -12,6 +12,7 @@ from amigo.api.routers import (
     identity,
     oauth,
     quality,
+    shopify,
     subject_requests,
     tracking,
     webhooks,
@@ -31,6 +32,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     quality.router,
     webhooks.router,
     tracking.router,
+    shopify.router,
 )
 
 

@@ -8,6 +8,7 @@ from amigo import __version__
 from amigo.cli import (
     audit,
     clients,
+    connectors,
     consent,
     customer,
     db,
@@ -56,6 +57,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(clients.app, name="clients")
 app.add_typer(audit.app, name="audit")
 app.add_typer(sources.app, name="sources")
+app.add_typer(connectors.app, name="connectors")
 app.add_typer(keys.app, name="keys")
 load.register(app)
 serve.register(app)

@@ -63,7 +63,8 @@ def rejects_command(
             f"{row.source_system}/{row.entity}",
             row.source_id or "",
             row.reason_code,
-            f"{row.file}:{row.line_number}" if row.file else "",
+            # A webhook's reject names its delivery, with no line.
+            (f"{row.file}:{row.line_number}" if row.line_number is not None else row.file or ""),
             row.message,
             row.raw_payload[:120],
         )

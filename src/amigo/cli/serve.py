@@ -32,6 +32,12 @@ def register(app: typer.Typer) -> None:
             f"AMIgo on http://{chosen_host}:{chosen_port} "
             f"(health: /health; public pages under /consent/...). Ctrl+C stops it."
         )
+        shopify = get_settings().shopify
+        if shopify.api_secret is not None and shopify.process_in_serve:
+            console.print(
+                "Shopify webhooks: received at /v1/connectors/shopify/webhooks and processed "
+                "in the background by each worker process."
+            )
         uvicorn.run(
             "amigo.api.app:create_default_app",
             factory=True,

@@ -112,6 +112,7 @@ def record_source_statements(
     customer_ids: Iterable[int],
     now: datetime,
     project: bool = True,
+    actor: str = "process:load",
 ) -> list[ConsentChange]:
     """Append the sources' statements to the ledger and re-project the given profiles.
 
@@ -136,7 +137,7 @@ def record_source_statements(
                 "time_basis": time_basis(statement.source_system, facts.stated_at).value,
                 "recorded_at": now,
                 "channel": SOURCE_CHANNELS.get(statement.source_system, statement.source_system),
-                "actor": "process:load",
+                "actor": actor,
                 "raw_value": facts.raw_value,
                 "proof": {
                     k: v

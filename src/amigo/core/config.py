@@ -240,6 +240,68 @@ class EventSettings(BaseSettings):
     )
 
 
+class ShopifySettings(BaseSettings):
+    """The Shopify connector: inbound webhooks, their signature, and their processing."""
+
+    model_config = SettingsConfigDict(env_prefix="AMIGO_SHOPIFY_", extra="ignore")
+
+    api_secret: SecretStr | None = Field(
+        default=None,
+        description="The Shopify app's client secret (API secret key): each webhook's "
+        "X-Shopify-Hmac-Sha256 is checked against it. Unset: POST "
+        "/v1/connectors/shopify/webhooks answers 503 not_configured.",
+    )
+    shop_domains: str = Field(
+        default="",
+        description="Comma-separated shops whose webhooks are accepted "
+        "(snowdevil.myshopify.com); empty: any shop whose signature verifies. A signed "
+        "webhook from another shop answers 403 and is not stored.",
+    )
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest webhook body accepted; a larger one answers 413 unread.",
+    )
+    process_in_serve: bool = Field(
+        default=True,
+        description="`amigo serve` drains the webhook inbox in each API process (a thread), "
+        "as `amigo connectors shopify process` does on its own.",
+    )
+    idle_seconds: float = Field(
+        default=0.1,
+        gt=0,
+        le=60,
+        description="How long an idle processor waits before looking at the inbox again "
+        "(on PostgreSQL a stored webhook wakes it at once; SQLite relies on this poll).",
+    )
+    attempts: int = Field(
+        default=8,
+        ge=1,
+        le=50,
+        description="Processing attempts per webhook before it goes to the dead letters.",
+    )
+    backoff_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="Base of the backoff between two processing attempts of a webhook (full "
+        "jitter: a random wait up to base * 2^attempt, capped by backoff_max_seconds).",
+    )
+    backoff_max_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        le=86_400,
+        description="Longest wait between two processing attempts of a webhook.",
+    )
+
+    def allowed_shops(self) -> frozenset[str]:
+        """Return the shop domains allowed, lower case; empty: every shop."""
+        return frozenset(
+            shop.strip().lower() for shop in self.shop_domains.split(",") if shop.strip()
+        )
+
+
 class ApiSettings(BaseSettings):
     """How `amigo serve` runs the HTTP app."""
 
@@ -288,6 +350,7 @@ class Settings(BaseSettings):
     encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     events: EventSettings = Field(default_factory=EventSettings)
+    shopify: ShopifySettings = Field(default_factory=ShopifySettings)
     redis_url: str | None = Field(
         default=None,
         description="redis://... shared by several API processes (rate limits); unset: each "

@@ -77,19 +77,25 @@ def relay_batch(engine: Engine, bus: Bus, *, batch_size: int) -> tuple[int, int]
 class OutboxWaker:
     """Wait for new outbox rows: on PostgreSQL a NOTIFY wakes the relay as the writer commits.
 
+    Another channel (``channel``) waits for another table's rows the same way
+    (the Shopify webhook inbox's processor).
+
     Elsewhere (SQLite), and should the listening connection fail, it waits the
     poll interval. Either way a wake-up only means "look again": the outbox
     is the truth, so a missed notification costs at most one interval.
     """
 
-    def __init__(self, engine: Engine, stop: threading.Event) -> None:
+    def __init__(
+        self, engine: Engine, stop: threading.Event, *, channel: str = OUTBOX_CHANNEL
+    ) -> None:
         self._stop = stop
         self._listener: psycopg.Connection[tuple[object, ...]] | None = None
         if engine.dialect.name == "postgresql":
             url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             try:
                 self._listener = psycopg.connect(url, autocommit=True)
-                self._listener.execute(f"LISTEN {OUTBOX_CHANNEL}")
+                # A constant of the code (never input): LISTEN takes no parameter.
+                self._listener.execute(f"LISTEN {channel}")
             except psycopg.Error:
                 self._listener = None
 

@@ -577,12 +577,32 @@ def ensure_active(*, session: Session, customer_id: int) -> GoldenCustomer:
     return profile
 
 
+def close_source_customer(*, session: Session, source_system: str, source_id: str) -> int | None:
+    """Mark a source customer closed in its own system (deleted there; not an erasure).
+
+    The link stays, with its snapshot: the person and what the record said
+    remain (a Y2 card closed in store is the same). Returns the link's
+    profile, or None when no link has that source id.
+    """
+    connection = session.connection()
+    row = connection.execute(
+        select(links.c.id, links.c.customer_id).where(
+            links.c.source_system == source_system, links.c.source_id == source_id
+        )
+    ).first()
+    if row is None:
+        return None
+    connection.execute(update(links).where(links.c.id == row.id).values(closed=True))
+    return int(row.customer_id)
+
+
 __all__ = [
     "AfterLoad",
     "ResolveSummary",
     "accept_review",
     "active_model",
     "changed_links",
+    "close_source_customer",
     "describe_review",
     "get_merge_event",
     "get_model",

@@ -136,3 +136,6 @@ CUSTOMER_MAPPERS: dict[tuple[str, str], RowMapper[Any]] = {
     ("shopify", "customer"): shopify.CUSTOMERS,
     ("webforms", "submission"): webforms.SUBMISSIONS,
 }
+# Records about a source customer that arrive on their own, keyed by the customer's id
+# (Shopify's consent and deletion webhooks): erasure blanks them with the customer's records.
+CUSTOMER_NOTICE_ENTITIES: dict[str, tuple[str, ...]] = {"shopify": ("consent", "customer_deletion")}

@@ -82,6 +82,36 @@ class CustomerFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentStatementFacts:
+    """Consent statements a source sent on their own about one of its customers (a webhook)."""
+
+    source_system: str
+    source_id: str  # the customer's id in that source
+    consents: tuple[ConsentFacts, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDeletionFacts:
+    """A source saying it deleted one of its customer records (not an erasure request)."""
+
+    source_system: str
+    source_id: str
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundFacts:
+    """Money given back on an order of a source."""
+
+    source_system: str
+    refund_id: str
+    order_source_id: str
+    amount_cents: int
+    currency: str | None
+    refunded_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoreFacts:
     id: str
     name: str

@@ -60,7 +60,13 @@ def mapping_context(stores: StoreTable) -> MappingContext:
 
 def prepare_rows(path: str, rows: list[RawRow], stores: StoreTable) -> list[PreparedRow]:
     """Key, hash and map every row of a batch of one export file."""
-    spec: ExportFile = _SPECS[path]
+    return prepare_spec_rows(_SPECS[path], rows, stores)
+
+
+def prepare_spec_rows(
+    spec: ExportFile, rows: list[RawRow], stores: StoreTable
+) -> list[PreparedRow]:
+    """Key, hash and map rows of a kind of record, an export file's or a webhook's."""
     ctx = mapping_context(stores)
     prepared = []
     for row in rows:

@@ -55,9 +55,11 @@ from amigo.ingest.models import (
 from amigo.ingest.prepare import (
     PreparedRow,
     StoreTable,
+    canonical_json,
     mapping_context,
     payload_hash,
     prepare_rows,
+    prepare_spec_rows,
 )
 from amigo.ingest.readers import ExportFile as ReaderFile
 from amigo.ingest.readers import RawRow, open_csv_export, open_jsonl_export
@@ -309,10 +311,12 @@ class _Batch:
     """The bookkeeping of one batch: keys, versions, outcomes, rejects and issues."""
 
     spec: ExportFile
-    batch_id: int
+    batch_id: int | None
     now: datetime
     stats: FileStats
     reject_rows: list[dict[str, Any]] = field(default_factory=list)
+    # Where the rows came from when not from the export file (a webhook delivery).
+    origin: str | None = None
 
     @property
     def system(self) -> str:
@@ -337,8 +341,8 @@ class _Batch:
                 "message": issue.message,
                 "raw_payload": storable_text(row.raw_text),
                 "payload_hash": hashlib.sha256(row.raw_text.encode("utf-8", "replace")).hexdigest(),
-                "file": self.spec.path,
-                "line_number": row.line_number,
+                "file": self.origin or self.spec.path,
+                "line_number": None if self.origin else row.line_number,
                 "batch_id": self.batch_id,
                 "created_at": self.now,
             }
@@ -594,85 +598,138 @@ class _Loader:
         prepared: Sequence[PreparedRow],
         stats: FileStats,
     ) -> None:
-        batch = _Batch(spec=spec, batch_id=self.batch_id, now=utcnow(), stats=stats)
-        keyed = batch.key_rows(chunk, prepared)
-        mapping = mapping_context(self._stores(connection))
-        if self.suppression is not None:
-            keyed, screened = screen_batch(
-                connection,
-                spec=spec,
-                keyed=keyed,
-                listed=self.suppression,
-                mapping=mapping,
-                now=batch.now,
-            )
-            stats.suppressed += screened
-        source_ids = {item.source_id for _, item in keyed if item.source_id is not None}
-        versions = self._versions(connection, batch.system, batch.entity, source_ids)
-        work, new_records = batch.plan(keyed, versions)
-        record_ids = self._store_records(connection, batch, work, new_records)
-
-        ctx = WriteContext(
-            connection=connection,
-            now=batch.now,
-            mapping=mapping,
-            remap_customer=_remap_customer(mapping),
+        result = write_batch(
+            connection,
+            spec=spec,
+            chunk=chunk,
+            prepared=prepared,
+            stats=stats,
+            batch_id=self.batch_id,
+            suppression=self.suppression,
             project_consents=self.project_consents,
         )
-        pending = [
-            Pending(record_id, item.source_id, item.result.facts)
-            for item, record_id in zip(work, record_ids, strict=True)
-            if item.result.reject is None
-        ]
-        late_rejects = spec.writer(ctx, pending) if pending else {}
-        batch.settle(connection, work, record_ids, late_rejects, ctx.issues)
-        self.raw_consents += ctx.raw_consents
-        self.consent_changes += ctx.consent_changes
+        self.raw_consents += result.raw_consents
+        self.consent_changes += result.consent_changes
 
     @staticmethod
     def _stores(connection: Connection) -> StoreTable:
         return _store_table(connection)
 
-    def _store_records(
-        self,
-        connection: Connection,
-        batch: _Batch,
-        work: list[_Work],
-        new_records: list[dict[str, Any]],
-    ) -> list[int]:
-        """Insert the new source records and return every work item's record id."""
-        if not new_records:  # every item is a stored record tried again
-            return [item.retried_id for item in work if item.retried_id is not None]
-        if connection.dialect.name == "sqlite":
-            # SQLite gives each plain insert the rowid after the current maximum, and
-            # from our first insert to the commit we hold the database's only write
-            # lock: our rows are the last len(new_records) ids, consecutive.
-            bulk_insert(connection, records, new_records)
-            last = int(connection.exec_driver_sql("SELECT max(id) FROM source_record").scalar_one())
-            next_id = iter(range(last - len(new_records) + 1, last + 1))
-            return [item.retried_id or next(next_id) for item in work]
-        # PostgreSQL: one INSERT returning each new row's key and id (a batch
-        # never holds the same source id and hash twice).
-        stored = insert_returning(
-            connection, records, new_records, ("source_id", "payload_hash", "id")
-        )
-        ids = {(source_id, digest): record_id for source_id, digest, record_id in stored}
-        return [item.retried_id or ids[item.source_id, item.digest] for item in work]
 
-    def _versions(
-        self, connection: Connection, system: str, entity: str, source_ids: set[str]
-    ) -> dict[str, dict[str, tuple[int, str]]]:
-        """Return every stored version of the given source ids: hash -> (record id, status)."""
-        found: dict[str, dict[str, tuple[int, str]]] = {}
-        for condition in is_one_of(connection, records.c.source_id, sorted(source_ids)):
-            rows = connection.execute(
-                select(
-                    records.c.source_id, records.c.payload_hash, records.c.id, records.c.status
-                ).where(records.c.source_system == system, records.c.entity == entity, condition)
-            )
-            for source_id, digest, record_id, status in rows:
-                found.setdefault(source_id, {})[digest] = (record_id, str(status))
-        return found
+@dataclass
+class BatchResult:
+    """What writing one batch did, beyond the counts of its FileStats."""
+
+    raw_consents: int = 0
+    consent_changes: int = 0
+    # The stored record of each source id the batch wrote (a new version, or a reject retried).
+    record_ids: dict[str, int] = field(default_factory=dict)
+    # The rows kept as rejects: (source id or None, reason code, message).
+    rejects: list[tuple[str | None, str, str]] = field(default_factory=list)
+
+
+def write_batch(
+    connection: Connection,
+    *,
+    spec: ExportFile,
+    chunk: Sequence[RawRow],
+    prepared: Sequence[PreparedRow],
+    stats: FileStats,
+    batch_id: int | None = None,
+    suppression: SuppressionList | None = None,
+    project_consents: bool = True,
+    origin: str | None = None,
+    consent_actor: str = "process:load",
+) -> BatchResult:
+    """Store a batch of prepared rows raw, then write their facts: the load's one path.
+
+    In the caller's transaction: screening against the suppression list,
+    raw source records (a version already stored is unchanged), the entity
+    writer (golden profiles, links, consents, orders...), rejects with their
+    reasons and validation issues. A load calls it per batch of a file; the
+    Shopify webhook processor per delivery (``origin`` names it in rejects).
+    """
+    batch = _Batch(spec=spec, batch_id=batch_id, now=utcnow(), stats=stats, origin=origin)
+    keyed = batch.key_rows(chunk, prepared)
+    mapping = mapping_context(_store_table(connection))
+    if suppression is not None:
+        keyed, screened = screen_batch(
+            connection,
+            spec=spec,
+            keyed=keyed,
+            listed=suppression,
+            mapping=mapping,
+            now=batch.now,
+        )
+        stats.suppressed += screened
+    source_ids = {item.source_id for _, item in keyed if item.source_id is not None}
+    versions = _versions(connection, batch.system, batch.entity, source_ids)
+    work, new_records = batch.plan(keyed, versions)
+    record_ids = _store_records(connection, batch, work, new_records)
+
+    ctx = WriteContext(
+        connection=connection,
+        now=batch.now,
+        mapping=mapping,
+        remap_customer=_remap_customer(mapping),
+        project_consents=project_consents,
+        consent_actor=consent_actor,
+    )
+    pending = [
+        Pending(record_id, item.source_id, item.result.facts)
+        for item, record_id in zip(work, record_ids, strict=True)
+        if item.result.reject is None
+    ]
+    late_rejects = spec.writer(ctx, pending) if pending else {}
+    batch.settle(connection, work, record_ids, late_rejects, ctx.issues)
+    return BatchResult(
+        raw_consents=ctx.raw_consents,
+        consent_changes=ctx.consent_changes,
+        record_ids={item.source_id: rid for item, rid in zip(work, record_ids, strict=True)},
+        rejects=[
+            (row["source_id"], row["reason_code"], row["message"]) for row in batch.reject_rows
+        ],
+    )
+
+
+def _store_records(
+    connection: Connection,
+    batch: _Batch,
+    work: list[_Work],
+    new_records: list[dict[str, Any]],
+) -> list[int]:
+    """Insert the new source records and return every work item's record id."""
+    if not new_records:  # every item is a stored record tried again
+        return [item.retried_id for item in work if item.retried_id is not None]
+    if connection.dialect.name == "sqlite":
+        # SQLite gives each plain insert the rowid after the current maximum, and
+        # from our first insert to the commit we hold the database's only write
+        # lock: our rows are the last len(new_records) ids, consecutive.
+        bulk_insert(connection, records, new_records)
+        last = int(connection.exec_driver_sql("SELECT max(id) FROM source_record").scalar_one())
+        next_id = iter(range(last - len(new_records) + 1, last + 1))
+        return [item.retried_id or next(next_id) for item in work]
+    # PostgreSQL: one INSERT returning each new row's key and id (a batch
+    # never holds the same source id and hash twice).
+    stored = insert_returning(connection, records, new_records, ("source_id", "payload_hash", "id"))
+    ids = {(source_id, digest): record_id for source_id, digest, record_id in stored}
+    return [item.retried_id or ids[item.source_id, item.digest] for item in work]
+
+
+def _versions(
+    connection: Connection, system: str, entity: str, source_ids: set[str]
+) -> dict[str, dict[str, tuple[int, str]]]:
+    """Return every stored version of the given source ids: hash -> (record id, status)."""
+    found: dict[str, dict[str, tuple[int, str]]] = {}
+    for condition in is_one_of(connection, records.c.source_id, sorted(source_ids)):
+        rows = connection.execute(
+            select(
+                records.c.source_id, records.c.payload_hash, records.c.id, records.c.status
+            ).where(records.c.source_system == system, records.c.entity == entity, condition)
+        )
+        for source_id, digest, record_id, status in rows:
+            found.setdefault(source_id, {})[digest] = (record_id, str(status))
+    return found
 
 
 def _issue_row(record_id: int, system: str, entity: str, issue: ValidationIssue) -> dict[str, Any]:
@@ -915,11 +972,59 @@ def current_customer_facts(
     return found
 
 
+def export_file(path: str) -> ExportFile:
+    """Return the export file of the catalog with this relative path ("shopify/orders.jsonl")."""
+    for spec in EXPORT_FILES:
+        if spec.path == path:
+            return spec
+    raise KeyError(path)
+
+
+def prepare_payloads(
+    connection: Connection, *, spec: ExportFile, payloads: Sequence[dict[str, Any]]
+) -> tuple[list[RawRow], list[PreparedRow]]:
+    """Key, hash and map JSON objects as if they were rows of the export file (a webhook's).
+
+    Each keeps its canonical JSON as its raw text, which a reject stores.
+    """
+    rows = [
+        RawRow(0, ordinal, canonical_json(payload).decode(), payload, None)
+        for ordinal, payload in enumerate(payloads)
+    ]
+    return rows, prepare_spec_rows(spec, rows, _store_table(connection))
+
+
+def applied_payloads(
+    connection: Connection, *, system: str, entity: str, source_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Return the payload of the version of each record that was applied: the latest processed."""
+    found: dict[str, dict[str, Any]] = {}
+    for condition in is_one_of(connection, records.c.source_id, sorted(set(source_ids))):
+        rows = connection.execute(
+            select(records.c.source_id, records.c.payload)
+            .where(
+                records.c.source_system == system,
+                records.c.entity == entity,
+                records.c.status == PROCESSED,
+                condition,
+            )
+            .order_by(records.c.received_at, records.c.id)
+        )
+        for source_id, payload in rows:  # later versions overwrite earlier ones
+            found[source_id] = payload
+    return found
+
+
 __all__ = [
+    "BatchResult",
     "FileStats",
     "LoadProgress",
     "LoadReport",
+    "applied_payloads",
     "current_customer_facts",
+    "export_file",
     "load_directory",
     "payload_hash",
+    "prepare_payloads",
+    "write_batch",
 ]

@@ -77,6 +77,8 @@ class WriteContext:
     issues: list[tuple[int, ValidationIssue]] = field(default_factory=list)
     # False while an initial load defers the consent projection to its end.
     project_consents: bool = True
+    # Who appends the records' consent statements to the ledger.
+    consent_actor: str = "process:load"
     raw_consents: int = 0
     consent_changes: int = 0
     _stores: set[str] | None = None
@@ -435,6 +437,7 @@ def _record_raw_consents(
         customer_ids={row["customer_id"] for row in rows if row["customer_id"] is not None},
         now=ctx.now,
         project=ctx.project_consents,
+        actor=ctx.consent_actor,
     )
     ctx.consent_changes += len(changes)
 
@@ -693,17 +696,63 @@ def write_interactions(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects
     return rejects
 
 
+# ---------------------------------------------------------------- webhook-only records
+
+
+def write_consent_statements(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
+    """Record consent statements a source sent on their own (Shopify's consent webhooks).
+
+    As a customer record's statements are: raw, then in the ledger by source
+    record, re-projecting the profile the customer is linked to. A customer
+    not in the repository yet gets its statements when its record arrives.
+    """
+    links = _links_for(ctx.connection, ((p.facts.source_system, p.source_id) for p in pending))
+    _record_raw_consents(ctx, pending, {key: linked.customer_id for key, linked in links.items()})
+    return {}
+
+
+def write_nothing(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
+    """Write no entity: the record is kept raw and its caller acts on it (a deletion notice)."""
+    return {}
+
+
+def write_refunds(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
+    """Accept refunds of known orders; one of an order not in the repository is rejected."""
+    by_system: dict[str, set[str]] = {}
+    for p in pending:
+        by_system.setdefault(p.facts.source_system, set()).add(p.facts.order_source_id)
+    known = {
+        (system, source_id)
+        for system, source_ids in by_system.items()
+        for source_id in _order_ids(ctx.connection, system, sorted(source_ids))
+    }
+    return {
+        p.record_id: _issue(
+            "order",
+            "unknown_order",
+            f"refund {p.facts.refund_id} is of order {p.facts.order_source_id}, "
+            "which is not in the repository",
+            p.facts.order_source_id,
+        )
+        for p in pending
+        if (p.facts.source_system, p.facts.order_source_id) not in known
+    }
+
+
 __all__ = [
     "Pending",
     "WriteContext",
     "Writer",
     "golden_external_id",
     "write_associates",
+    "write_consent_statements",
     "write_customers",
     "write_interactions",
+    "write_nothing",
     "write_orders",
     "write_products",
     "write_receipt_lines",
     "write_receipt_payments",
+    "write_refunds",
     "write_stores",
 ]

@@ -16,7 +16,9 @@ leaves the person whole rather than half erased. What stays, and why:
   on the suppression list, so that an import cannot bring them back;
 - the tracking API's raw messages stay as shells (their key, so that a resend
   is still recognised, type, times and status), their payload and ids blanked;
-- webhook dead letters keep the event's envelope for the record, not its data.
+- webhook dead letters keep the event's envelope for the record, not its data;
+- Shopify webhook deliveries about the person keep their envelope (topic,
+  webhook id, times, status), their body and what processing said blanked.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 from sqlalchemy import Connection, Text, cast, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from amigo.connectors.shopify.models import ShopifyWebhook
 from amigo.consent.models import ConsentEvent
 from amigo.consent.service import current_consents, held_profiles, holder_of, record_consent
 from amigo.core.crypto import blind_index
@@ -50,7 +53,7 @@ from amigo.identity.models import (
 )
 from amigo.identity.snapshot import INDEX_COLUMNS
 from amigo.ingest import writers
-from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES
+from amigo.ingest.catalog import CUSTOMER_MAPPERS, CUSTOMER_NOTICE_ENTITIES, EXPORT_FILES
 from amigo.ingest.models import RawConsent, Reject, SourceRecord, ValidationIssueRecord
 from amigo.ingest.prepare import canonical_json
 from amigo.privacy.models import (
@@ -195,6 +198,7 @@ def erase_person(
         deferred.emails.update(_emails(strings))
         deferred.external_ids.update(external_ids)
     dead_letters = _erase_dead_letters(connection, external_ids, strings, marker)
+    shopify_webhooks = _erase_shopify_webhooks(connection, person_links, strings, marker)
     holder = next(
         p for p in profiles if int(p.id) == holder_of(session=session, customer_id=customer_id)
     )
@@ -229,6 +233,7 @@ def erase_person(
         "events_erased": events,
         "tracking_messages_erased": tracked,
         "dead_letters_erased": dead_letters,
+        "shopify_webhooks_erased": shopify_webhooks,
         "files_deleted": files,
         "consents_withdrawn": withdrawn,
         "suppression_entries": listed,
@@ -376,10 +381,11 @@ def _erase_customer_records(
     erased: dict[int, str] = {}
     for link in person_links:
         system, source_id = str(link.source_system), str(link.source_id)
+        entities = (_CUSTOMER_ENTITY[system], *CUSTOMER_NOTICE_ENTITIES.get(system, ()))
         versions = connection.execute(
             select(records.c.id, records.c.payload_hash).where(
                 records.c.source_system == system,
-                records.c.entity == _CUSTOMER_ENTITY[system],
+                records.c.entity.in_(entities),
                 records.c.source_id == source_id,
             )
         ).all()
@@ -772,6 +778,48 @@ def _erase_dead_letters(
             update(deliveries)
             .where(deliveries.c.id == delivery_id)
             .values(error=_blank_error(error, marker))
+        )
+    return len(found)
+
+
+def _erase_shopify_webhooks(
+    connection: Connection,
+    person_links: Sequence[Any],
+    strings: Sequence[str],
+    marker: dict[str, str],
+) -> int:
+    """Blank the Shopify webhook deliveries about the person; return how many.
+
+    Those naming one of the person's Shopify customer ids (indexed), and those
+    still holding a body (waiting, dead, or a compliance request) that names
+    their email or phone: a guest's order, a redaction asked by email only.
+    Each keeps its envelope; its body, what it was about and what processing
+    said go.
+    """
+    inbox = table_of(ShopifyWebhook)
+    shopify_ids = [str(link.source_id) for link in person_links if link.source_system == "shopify"]
+    found: set[int] = set()
+    for condition in is_one_of(connection, inbox.c.customer_ref, shopify_ids):
+        found.update(int(i) for i in connection.scalars(select(inbox.c.id).where(condition)))
+    contacts = [c.lower() for c in _contacts(strings)]
+    if contacts:
+        for delivery_id, body in connection.execute(
+            select(inbox.c.id, inbox.c.body).where(inbox.c.body.is_not(None))
+        ):
+            text = canonical_json(body).decode().lower()
+            if any(contact in text for contact in contacts):
+                found.add(int(delivery_id))
+    for condition in is_one_of(connection, inbox.c.id, sorted(found)):
+        connection.execute(
+            update(inbox)
+            .where(condition)
+            .values(
+                body=None,
+                resource=None,
+                customer_ref=None,
+                outcome=f"[erased: {marker['erased']}]",
+                last_error=None,
+            )
         )
     return len(found)
 

@@ -57,6 +57,7 @@ from amigo.profiles.schemas import (
     StoreLinkView,
     StoreView,
 )
+from amigo.profiles.survivorship import ADDRESS_FIELDS, SCALAR_FIELDS
 from amigo.quality.emails import email_match_key, normalize_email
 from amigo.quality.names import normalize_name
 from amigo.quality.phones import normalize_phone
@@ -451,6 +452,94 @@ def _first_links(connection: Connection, customer_ids: set[int]) -> dict[int, in
         ):
             first[int(customer_id)] = int(link_id)
     return first
+
+
+# The golden values a change is announced by (not the lineage, the match key or the times).
+ANNOUNCED_FIELDS = (*SCALAR_FIELDS, *ADDRESS_FIELDS, "origin")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedProfile:
+    """The active profile a source record is linked to, with its announced values."""
+
+    link_id: int
+    customer_id: int
+    external_id: str
+    values: dict[str, Any]
+
+
+def linked_profile(
+    connection: Connection, source_system: str, source_id: str
+) -> LinkedProfile | None:
+    """Return the profile a source record belongs to now (one query), None if none or erased.
+
+    Links follow merges: a link names the active profile holding it.
+    """
+    row = connection.execute(
+        select(
+            _links.c.id.label("link_id"),
+            _golden.c.id,
+            _golden.c.external_id,
+            *(_golden.c[name] for name in ANNOUNCED_FIELDS),
+        )
+        .join(_golden, _golden.c.id == _links.c.customer_id)
+        .where(
+            _links.c.source_system == source_system,
+            _links.c.source_id == source_id,
+            _golden.c.status == CustomerStatus.ACTIVE.value,
+        )
+    ).first()
+    if row is None:
+        return None
+    mapped = row._mapping
+    return LinkedProfile(
+        link_id=int(row.link_id),
+        customer_id=int(row.id),
+        external_id=str(row.external_id),
+        values={name: mapped[name] for name in ANNOUNCED_FIELDS},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState:
+    """An order as stored: what a change to it is announced by."""
+
+    id: int
+    customer_id: int | None
+    external_id: str | None  # of the profile holding it
+    channel: str
+    store_id: str | None
+    ordered_at: datetime
+    currency: str
+    total_cents: int
+    status: str
+
+
+def order_states(
+    connection: Connection, source_system: str, source_order_ids: Sequence[str]
+) -> dict[str, OrderState]:
+    """Return the stored orders of a source by their source order id."""
+    orders = table_of(Order)
+    found: dict[str, OrderState] = {}
+    for condition in is_one_of(connection, orders.c.source_order_id, list(source_order_ids)):
+        rows = connection.execute(
+            select(orders, _golden.c.external_id)
+            .outerjoin(_golden, _golden.c.id == orders.c.customer_id)
+            .where(orders.c.source_system == source_system, condition)
+        )
+        for row in rows:
+            found[str(row.source_order_id)] = OrderState(
+                id=int(row.id),
+                customer_id=row.customer_id,
+                external_id=row.external_id,
+                channel=str(row.channel),
+                store_id=row.store_id,
+                ordered_at=row.ordered_at,
+                currency=row.currency,
+                total_cents=int(row.total_cents),
+                status=row.status,
+            )
+    return found
 
 
 def record_interactions(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:

@@ -7,6 +7,7 @@ payloads changed shape across API versions (``accepts_marketing`` became
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -29,12 +30,15 @@ from amigo.connectors.base import (
 )
 from amigo.ingest.facts import (
     ConsentFacts,
+    ConsentStatementFacts,
+    CustomerDeletionFacts,
     CustomerFacts,
     MappingContext,
     MappingResult,
     OrderFacts,
     OrderLineFacts,
     PaymentFacts,
+    RefundFacts,
 )
 from amigo.quality.addresses import (
     normalize_address_line,
@@ -415,6 +419,149 @@ def _lines(items: Any, issues: Issues) -> tuple[OrderLineFacts, ...]:
     return tuple(lines)
 
 
+# --- webhook-only records ------------------------------------------------------
+#
+# Consent updates, customer deletions and refunds reach AMIgo only as webhooks.
+# Each is stored as a record of its own, the body inside an envelope that keeps
+# the topic and X-Shopify-Triggered-At (the time of the change when the body
+# has none): {"topic": ..., "triggered_at": ..., "body": {...}}.
+
+
+def webhook_envelope(
+    topic: str, triggered_at: datetime | None, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the record a webhook-only delivery is stored as."""
+    return {
+        "topic": topic,
+        "triggered_at": None if triggered_at is None else triggered_at.isoformat(),
+        "body": body,
+    }
+
+
+def _body(row: dict[str, Any]) -> dict[str, Any]:
+    body = row.get("body")
+    return body if isinstance(body, dict) else {}
+
+
+def consent_update_key(row: dict[str, Any]) -> str | None:
+    """Return the customer a consent update is about (email: customer_id; SMS: id)."""
+    body = _body(row)
+    return shopify_id(body.get("customer_id")) or shopify_id(body.get("id"))
+
+
+@rejecting
+def map_consent_update(
+    row: dict[str, Any], ctx: MappingContext
+) -> MappingResult[ConsentStatementFacts]:
+    """Map customers_email_marketing_consent/update and customers_marketing_consent/update."""
+    issues = Issues()
+    customer_id = require_id(consent_update_key(row), _SOURCE_ID_MAX)
+    body = _body(row)
+    triggered_at = _consent_time(row.get("triggered_at"), "triggered_at", issues)
+    consents: list[ConsentFacts] = []
+    for purpose, key in (
+        ("email_marketing", "email_marketing_consent"),
+        ("sms_marketing", "sms_marketing_consent"),
+    ):
+        consent = mapping(body.get(key), "consent." + purpose, issues)
+        if consent is not None:
+            _append_consent(consents, purpose, consent, issues)
+    if not consents:
+        return issues.reject(
+            new_issue("consent", "no_consent_state", "The update carries no consent state.")
+        )
+    # Without consent_updated_at, the change happened when Shopify triggered the webhook.
+    dated = [
+        consent
+        if consent.stated_at is not None or triggered_at is None
+        else replace(
+            consent,
+            stated_at=triggered_at,
+            proof={**consent.proof, "stated_at_from": "X-Shopify-Triggered-At"},
+        )
+        for consent in consents
+    ]
+    topic = text(row.get("topic"), "topic", issues)
+    return issues.done(
+        ConsentStatementFacts(
+            source_system=SOURCE,
+            source_id=customer_id,
+            consents=tuple(
+                replace(consent, proof={**consent.proof, "webhook": topic}) for consent in dated
+            ),
+        )
+    )
+
+
+@rejecting
+def map_customer_deletion(
+    row: dict[str, Any], ctx: MappingContext
+) -> MappingResult[CustomerDeletionFacts]:
+    """Map customers/delete: the account is gone from Shopify, the person is not erased."""
+    issues = Issues()
+    customer_id = require_id(shopify_id(_body(row).get("id")), _SOURCE_ID_MAX)
+    return issues.done(
+        CustomerDeletionFacts(
+            source_system=SOURCE,
+            source_id=customer_id,
+            deleted_at=_consent_time(row.get("triggered_at"), "triggered_at", issues),
+        )
+    )
+
+
+@rejecting
+def map_refund(row: dict[str, Any], ctx: MappingContext) -> MappingResult[RefundFacts]:
+    """Map refunds/create: the successful refund transactions' sum, on its order."""
+    issues = Issues()
+    body = _body(row)
+    refund_id = require_id(shopify_id(body.get("id")), _ORDER_ID_MAX)
+    order_id = shopify_id(body.get("order_id"))
+    if order_id is None or len(order_id) > _ORDER_ID_MAX:
+        raise Rejected(new_issue("order", "missing_value", "The refund names no order."))
+    total = 0
+    currency = None
+    transactions = body.get("transactions")
+    for transaction in transactions if isinstance(transactions, list) else []:
+        if not isinstance(transaction, dict):
+            continue
+        kind = (text(transaction.get("kind"), "amount", issues) or "").lower()
+        status = (text(transaction.get("status"), "amount", issues) or "success").lower()
+        if kind != "refund" or status != "success":
+            continue
+        amount = issues.take(
+            parse_amount(text(transaction.get("amount"), "amount", issues), field="amount")
+        )
+        total += amount or 0
+        currency = currency or currency_code(text(transaction.get("currency"), "currency", issues))
+    return issues.done(
+        RefundFacts(
+            source_system=SOURCE,
+            refund_id=refund_id,
+            order_source_id=order_id,
+            amount_cents=total,
+            currency=currency,
+            refunded_at=_consent_time(
+                body.get("processed_at") or body.get("created_at"), "refunded_at", issues
+            ),
+        )
+    )
+
+
+CONSENT_UPDATES: RowMapper[ConsentStatementFacts] = RowMapper(
+    entity="consent", required=("body",), key=consent_update_key, map=map_consent_update
+)
+CUSTOMER_DELETIONS: RowMapper[CustomerDeletionFacts] = RowMapper(
+    entity="customer_deletion",
+    required=("body",),
+    key=lambda row: shopify_id(_body(row).get("id")),
+    map=map_customer_deletion,
+)
+REFUNDS: RowMapper[RefundFacts] = RowMapper(
+    entity="refund",
+    required=("body",),
+    key=lambda row: shopify_id(_body(row).get("id")),
+    map=map_refund,
+)
 CUSTOMERS: RowMapper[CustomerFacts] = RowMapper(
     entity="customer", required=("id",), key=resource_key, map=map_customer
 )

@@ -1,0 +1,1 @@
+"""Background work an API process runs beside its requests (`amigo serve`)."""
