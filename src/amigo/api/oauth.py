@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import jwt
@@ -27,9 +28,17 @@ from amigo.core.roles import Permission, Role, permissions_of
 ISSUER = "amigo"
 _ALGORITHM = "HS256"
 _hasher = PasswordHasher()
-# Verified against when the client id is unknown, so that a wrong id costs as
-# long as a wrong secret and response times do not tell which ids exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(32))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Return a hash verified against when the client id is unknown.
+
+    A wrong id then costs as long as a wrong secret, and response times do not
+    tell which ids exist. Made on first use: an argon2 hash at import would slow
+    every ``amigo`` command by a quarter of a second.
+    """
+    return _hasher.hash(secrets.token_urlsafe(32))
 
 
 class InvalidClientError(AmigoError):
@@ -123,7 +132,7 @@ def revoke_client(*, session: Session, client_id: str, now: datetime) -> ApiClie
 def authenticate_client(*, session: Session, client_id: str, secret: str) -> ApiClient:
     """Return the active client whose id and secret these are, or raise InvalidClientError."""
     client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
-    stored = client.secret_hash if client is not None else _DUMMY_HASH
+    stored = client.secret_hash if client is not None else _dummy_hash()
     try:
         _hasher.verify(stored, secret)
     except (VerificationError, InvalidHashError):

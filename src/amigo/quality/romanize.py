@@ -33,7 +33,6 @@ from itertools import groupby
 from typing import Final, Literal
 
 import jaconv
-from pypinyin import lazy_pinyin
 
 from amigo.quality.names import name_match_key
 
@@ -290,6 +289,10 @@ def _romanize_han(text: str, *, surname: bool) -> str | None:
     head = _CHINESE_SURNAME_READINGS.get(text[0], "") if surname else ""
     rest = text[1:] if head else text
     # v_to_u: ü as "u" (吕 "lu"), the way it reads once accents are folded.
+    # Imported here: pypinyin's phrase dictionary takes half a second to load, which
+    # every command and worker would pay at start whether or not a Han name comes.
+    from pypinyin import lazy_pinyin  # noqa: PLC0415
+
     pinyin = (head + "".join(lazy_pinyin(rest, v_to_u=True))).replace("ü", "u")
     # pypinyin leaves a character it cannot read as it is.
     return pinyin if pinyin.isascii() and pinyin.isalpha() else None
