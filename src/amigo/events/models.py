@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amigo.core.db import Base, BigIntId, JSONType, UTCDateTime
@@ -19,6 +19,16 @@ class OutboxEvent(Base):
     """
 
     __tablename__ = "event_outbox"
+    __table_args__ = (
+        # The relay's query (WHERE published_at IS NULL ORDER BY id): the pending rows in
+        # id order, however many published ones the table holds.
+        Index(
+            "ix_event_outbox_pending",
+            "id",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)

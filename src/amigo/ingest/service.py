@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -32,8 +32,10 @@ from amigo.core.sql import (
     is_one_of,
     upsert,
 )
+from amigo.events.service import DomainEvent
 from amigo.ingest import writers
 from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES, ExportFile
+from amigo.ingest.events import LoadedFile, emit_load_summaries
 from amigo.ingest.facts import CustomerFacts, MappingContext, MappingResult
 from amigo.ingest.indexes import (
     LOOKED_UP_TABLES,
@@ -498,6 +500,7 @@ class _Loader:
         *,
         project_consents: bool = True,
         suppression_secret: str | None = None,
+        initial_load: bool = False,
     ) -> None:
         self.engine = engine
         # Set once someone was erased: every batch is screened against the list.
@@ -508,6 +511,7 @@ class _Loader:
         self.batch_size = batch_size
         self.progress = progress
         self.project_consents = project_consents
+        self.initial_load = initial_load
         self.raw_consents = 0
         self.consent_changes = 0
 
@@ -521,6 +525,7 @@ class _Loader:
             progress,
             project_consents=job.project_consents,
             suppression_secret=job.suppression_secret,
+            initial_load=job.initial_load,
         )
 
     # ------------------------------------------------------------ files
@@ -607,6 +612,8 @@ class _Loader:
             batch_id=self.batch_id,
             suppression=self.suppression,
             project_consents=self.project_consents,
+            initial_load=self.initial_load,
+            event_details={"load": self.batch_id},
         )
         self.raw_consents += result.raw_consents
         self.consent_changes += result.consent_changes
@@ -626,6 +633,8 @@ class BatchResult:
     record_ids: dict[str, int] = field(default_factory=dict)
     # The rows kept as rejects: (source id or None, reason code, message).
     rejects: list[tuple[str | None, str, str]] = field(default_factory=list)
+    # The domain events the batch wrote to the outbox (ingest.events).
+    events: list[DomainEvent] = field(default_factory=list)
 
 
 def write_batch(
@@ -640,14 +649,20 @@ def write_batch(
     project_consents: bool = True,
     origin: str | None = None,
     consent_actor: str = "process:load",
+    initial_load: bool = False,
+    event_cause: str = "load",
+    event_details: Mapping[str, Any] | None = None,
 ) -> BatchResult:
     """Store a batch of prepared rows raw, then write their facts: the load's one path.
 
     In the caller's transaction: screening against the suppression list,
     raw source records (a version already stored is unchanged), the entity
-    writer (golden profiles, links, consents, orders...), rejects with their
-    reasons and validation issues. A load calls it per batch of a file; the
-    Shopify webhook processor per delivery (``origin`` names it in rejects).
+    writer (golden profiles, links, consents, orders...) and its domain
+    events, rejects with their reasons and validation issues. A load calls it
+    per batch of a file; the Shopify webhook processor per delivery
+    (``origin`` names it in rejects). The events' data carry ``event_cause``
+    and ``event_details``; an ``initial_load`` writes none (its end announces
+    the counts).
     """
     batch = _Batch(spec=spec, batch_id=batch_id, now=utcnow(), stats=stats, origin=origin)
     keyed = batch.key_rows(chunk, prepared)
@@ -674,6 +689,9 @@ def write_batch(
         remap_customer=_remap_customer(mapping),
         project_consents=project_consents,
         consent_actor=consent_actor,
+        announce=not initial_load,
+        event_cause=event_cause,
+        event_details=dict(event_details or {}),
     )
     pending = [
         Pending(record_id, item.source_id, item.result.facts)
@@ -689,6 +707,7 @@ def write_batch(
         rejects=[
             (row["source_id"], row["reason_code"], row["message"]) for row in batch.reject_rows
         ],
+        events=ctx.events,
     )
 
 
@@ -819,6 +838,7 @@ def load_directory(
         batch_size=batch_size,
         saved=saved,
         project_consents=not deferred,
+        initial_load=deferred,
         suppression_secret=None
         if nobody_erased
         else suppression_secret(privacy or PrivacySettings()),
@@ -850,8 +870,29 @@ def load_directory(
             report.files.append(FileStats(file=spec.path, missing=True))
     ensure_secondary_indexes(engine)
     report.consent_changes += _project_all_consents(engine, deferred=deferred)
-    _finish(engine, batch_id, BatchStatus.DONE, report)
+    summarized = _loaded_files(opened, report) if deferred else None
+    _finish(engine, batch_id, BatchStatus.DONE, report, summarized)
     return report
+
+
+_SUMMARIZED_WRITERS = {writers.write_customers: "customers", writers.write_orders: "orders"}
+
+
+def _loaded_files(
+    opened: list[tuple[ExportFile, ReaderFile | None]], report: LoadReport
+) -> list[LoadedFile]:
+    """Return what an initial load did with each file its summary events count."""
+    stats = {s.file: s for s in report.files if not s.missing}
+    return [
+        LoadedFile(
+            kind=_SUMMARIZED_WRITERS[spec.writer],
+            source=spec.source.value,
+            stored=stats[spec.path].inserted + stats[spec.path].updated,
+            rejected=stats[spec.path].rejected,
+        )
+        for spec, _reader in opened
+        if spec.writer in _SUMMARIZED_WRITERS and spec.path in stats
+    ]
 
 
 def _load_lanes(
@@ -894,6 +935,8 @@ class LaneJob:
     saved: dict[str, dict[str, Any]]
     project_consents: bool = True
     suppression_secret: str | None = None
+    # Into an empty repository: no event per record, one summary per entity at the end.
+    initial_load: bool = False
 
 
 def load_lane(
@@ -910,9 +953,18 @@ def load_lane(
         engine.dispose()
 
 
-def _finish(engine: Engine, batch_id: int, status: BatchStatus, report: LoadReport) -> None:
+def _finish(
+    engine: Engine,
+    batch_id: int,
+    status: BatchStatus,
+    report: LoadReport,
+    summarized: list[LoadedFile] | None = None,
+) -> None:
+    """Close the load's batch; an initial one announces its summaries in the same transaction."""
     table = table_of(LoadBatch)
     with engine.begin() as connection:
+        if summarized is not None:
+            emit_load_summaries(connection, load_id=batch_id, files=summarized, now=utcnow())
         connection.execute(
             update(table)
             .where(table.c.id == batch_id)

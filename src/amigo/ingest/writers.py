@@ -20,8 +20,10 @@ from sqlalchemy import Connection, and_, delete, select, update
 from amigo.consent.service import SourceStatement, record_source_statements
 from amigo.core.db import table_of
 from amigo.core.sql import bulk_insert, insert_ignore, is_one_of, upsert
+from amigo.events.service import DomainEvent, emit_events
 from amigo.identity.models import IdentityLink, IdentityReference
 from amigo.identity.snapshot import facts_from_snapshot, snapshot_values
+from amigo.ingest.events import customer_events, order_events, profiles_before
 from amigo.ingest.facts import (
     AssociateFacts,
     CustomerFacts,
@@ -46,6 +48,7 @@ from amigo.profiles.models import (
     StoreRelation,
 )
 from amigo.profiles.rectification import any_rectifications, apply_rectifications
+from amigo.profiles.service import order_states
 from amigo.profiles.survivorship import Candidate, golden_values
 from amigo.quality.issues import ValidationIssue
 
@@ -79,10 +82,24 @@ class WriteContext:
     project_consents: bool = True
     # Who appends the records' consent statements to the ledger.
     consent_actor: str = "process:load"
+    # Whether each profile and order written is announced (ingest.events); an initial
+    # load announces one summary per entity instead.
+    announce: bool = True
+    # Where the batch's changes come from, in each event's data: "load" and {"load": id}...
+    event_cause: str = "load"
+    event_details: dict[str, Any] = field(default_factory=dict)
+    # The events the batch wrote to the outbox.
+    events: list[DomainEvent] = field(default_factory=list)
     raw_consents: int = 0
     consent_changes: int = 0
     _stores: set[str] | None = None
     _associates: set[str] | None = None
+
+    def emit(self, events: list[DomainEvent]) -> None:
+        """Write events to the outbox in the batch's transaction, in one insert."""
+        if events:
+            emit_events(self.connection, events, now=self.now)
+            self.events.extend(events)
 
     def known_stores(self) -> set[str]:
         """Return the store codes in the repository (read once per batch)."""
@@ -308,6 +325,38 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
         conflict_columns=["source_system", "source_id"],
     )
 
+    # What an update is announced by: the announced values before the batch, and after.
+    before = profiles_before(connection, (u[0] for u in updates)) if ctx.announce else {}
+    after = _rederive(ctx, system, updates)
+    touched = [(cid, p, s, a) for (p, s, a), cid in zip(creations, new_ids, strict=True)]
+    _link_stores_and_associates(connection, touched + updates)
+    _record_references(ctx, system, creations, updates, links)
+    if ctx.announce:  # before the consents: a profile is announced before its consent changes
+        ctx.emit(
+            customer_events(
+                system=system,
+                created=[
+                    (p.source_id, row["external_id"])
+                    for (p, _s, _a), row in zip(creations, rows, strict=True)
+                ],
+                updated=[(customer_id, p.source_id) for customer_id, p, _s, _a in updates],
+                before=before,
+                after=after,
+                cause=ctx.event_cause,
+                details=ctx.event_details,
+            )
+        )
+    known = {key: linked.customer_id for key, linked in links.items()}
+    _record_raw_consents(ctx, pending, {**known, **_creation_links(system, creations, new_ids)})
+    return {}
+
+
+def _rederive(
+    ctx: WriteContext, system: str, updates: list[tuple[int, Pending, str | None, str | None]]
+) -> dict[int, dict[str, Any]]:
+    """Re-derive the profile of each record's new version; return each profile's new values."""
+    connection = ctx.connection
+    after: dict[int, dict[str, Any]] = {}
     rectified = bool(updates) and any_rectifications(connection)
     for customer_id, p, _store, _associate in updates:
         connection.execute(
@@ -321,6 +370,7 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
         if rectified:  # a corrected value outranks the record just loaded
             apply_rectifications(connection, {customer_id: values})
         connection.execute(update(golden).where(golden.c.id == customer_id).values(**values))
+        after[customer_id] = values
         # The preferred store follows the golden profile: drop a stale one.
         connection.execute(
             delete(table_of(CustomerStore)).where(
@@ -329,11 +379,15 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
                 table_of(CustomerStore).c.store_id != (values["preferred_store_id"] or ""),
             )
         )
+    return after
 
+
+def _link_stores_and_associates(
+    connection: Connection, touched: list[tuple[int, Pending, str | None, str | None]]
+) -> None:
+    """Link each written profile to its record's preferred store and associate."""
     store_links = []
     associate_links = []
-    touched = [(cid, p, s, a) for (p, s, a), cid in zip(creations, new_ids, strict=True)]
-    touched += updates
     for customer_id, p, store, associate in touched:
         since = p.facts.created_at or p.facts.observed_at
         if store is not None:
@@ -351,10 +405,6 @@ def write_customers(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
             )
     insert_ignore(connection, table_of(CustomerStore), store_links)
     insert_ignore(connection, table_of(CustomerAssociate), associate_links)
-    _record_references(ctx, system, creations, updates, links)
-    known = {key: linked.customer_id for key, linked in links.items()}
-    _record_raw_consents(ctx, pending, {**known, **_creation_links(system, creations, new_ids)})
-    return {}
 
 
 def _record_references(
@@ -523,6 +573,8 @@ def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
         return rejects
 
     system = pending[0].facts.source_system
+    source_ids = list(accepted)
+    before = order_states(connection, system, source_ids) if ctx.announce else {}
     rows = []
     for p, linked in accepted.values():
         facts = p.facts
@@ -542,25 +594,14 @@ def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
             }
         )
     upsert(connection, order_table, rows, conflict_columns=["source_system", "source_order_id"])
-    order_ids = _order_ids(connection, system, list(accepted))
-
-    carries_lines = [sid for sid, (p, _c) in accepted.items() if p.facts.lines or p.facts.payments]
-    if carries_lines:
-        ids = [order_ids[sid] for sid in carries_lines]
-        for table in (table_of(OrderLine), table_of(Payment)):
-            for condition in is_one_of(connection, table.c.order_id, ids):
-                connection.execute(delete(table).where(condition))
-        line_rows = []
-        payment_rows = []
-        for sid in carries_lines:
-            facts = accepted[sid][0].facts
-            line_rows += [_line_row(order_ids[sid], line) for line in facts.lines]
-            payment_rows += [_payment_row(order_ids[sid], pay) for pay in facts.payments]
-        if line_rows:
-            bulk_insert(connection, table_of(OrderLine), line_rows)
-        if payment_rows:
-            bulk_insert(connection, table_of(Payment), payment_rows)
-
+    # Announcing reads the orders back as stored (with their buyers' public ids): their ids too.
+    after = order_states(connection, system, source_ids) if ctx.announce else None
+    order_ids = (
+        _order_ids(connection, system, source_ids)
+        if after is None
+        else {source_id: state.id for source_id, state in after.items()}
+    )
+    _replace_lines_and_payments(connection, accepted, order_ids)
     visits = [
         {
             "customer_id": linked.customer_id,
@@ -572,7 +613,43 @@ def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
         if linked is not None and p.facts.store_id is not None
     ]
     insert_ignore(connection, table_of(CustomerStore), visits)
+    if after is not None:
+        ctx.emit(
+            order_events(
+                system=system,
+                source_ids=source_ids,
+                before=before,
+                after=after,
+                cause=ctx.event_cause,
+                details=ctx.event_details,
+            )
+        )
     return rejects
+
+
+def _replace_lines_and_payments(
+    connection: Connection,
+    accepted: dict[str, tuple[Pending, LinkedCustomer | None]],
+    order_ids: dict[str, int],
+) -> None:
+    """Replace the lines and payments of the orders whose record carries them."""
+    carries_lines = [sid for sid, (p, _c) in accepted.items() if p.facts.lines or p.facts.payments]
+    if not carries_lines:
+        return
+    ids = [order_ids[sid] for sid in carries_lines]
+    for table in (table_of(OrderLine), table_of(Payment)):
+        for condition in is_one_of(connection, table.c.order_id, ids):
+            connection.execute(delete(table).where(condition))
+    line_rows = []
+    payment_rows = []
+    for sid in carries_lines:
+        facts = accepted[sid][0].facts
+        line_rows += [_line_row(order_ids[sid], line) for line in facts.lines]
+        payment_rows += [_payment_row(order_ids[sid], pay) for pay in facts.payments]
+    if line_rows:
+        bulk_insert(connection, table_of(OrderLine), line_rows)
+    if payment_rows:
+        bulk_insert(connection, table_of(Payment), payment_rows)
 
 
 def _order_ids(connection: Connection, system: str, source_ids: list[str]) -> dict[str, int]:

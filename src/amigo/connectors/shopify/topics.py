@@ -55,7 +55,6 @@ from amigo.privacy.models import SuppressionKind
 from amigo.privacy.service import DuplicateRequestError, create_request, reference
 from amigo.privacy.suppression import SuppressionList
 from amigo.profiles.service import (
-    ANNOUNCED_FIELDS,
     LinkedProfile,
     Located,
     linked_profile,
@@ -136,13 +135,20 @@ class Context:
         """Return how rejects name where their record came from."""
         return f"shopify webhook {self.webhook_id} ({self.topic})"
 
+    @property
+    def event_details(self) -> dict[str, Any]:
+        """Return what names the delivery in its events' data, beside their ``cause``."""
+        return {"webhook": self.webhook_id, "topic": self.topic}
+
     def announce(self, type_: str, subject: str | None, **data: Any) -> None:
-        """Queue a domain event; the processor writes them with the delivery's state."""
+        """Queue a domain event; the processor writes them with the delivery's state.
+
+        Profiles and orders written are announced by the load's path (``ingest.events``),
+        in ``write_batch``: only what that path does not write is announced here.
+        """
         self.events.append(
             DomainEvent(
-                type=type_,
-                subject=subject,
-                data={**data, "cause": CAUSE, "webhook": self.webhook_id, "topic": self.topic},
+                type=type_, subject=subject, data={**data, "cause": CAUSE, **self.event_details}
             )
         )
 
@@ -176,6 +182,8 @@ def _ingest(
         suppression=ctx.suppression,
         origin=ctx.origin,
         consent_actor=ACTOR,
+        event_cause=CAUSE,
+        event_details=ctx.event_details,
     )
     return written, stats
 
@@ -262,15 +270,18 @@ def _resolve(ctx: Context, link_id: int | None) -> str:
 # ---------------------------------------------------------------- customers
 
 
+def _announced(written: BatchResult, type_: str) -> DomainEvent | None:
+    """Return the event of this type the delivery's write emitted (one record: one at most)."""
+    return next((event for event in written.events if event.type == type_), None)
+
+
 def customer_changed(ctx: Context) -> Handled:
     """customers/create and customers/update: a new version of the customer record."""
     source_id = mapping.resource_key(ctx.payload)
     stale = None
-    before: LinkedProfile | None = None
     if source_id is not None:
         _lock(ctx, "customer", source_id)
         stale = _deleted(ctx, source_id) or _stale(ctx, "customer", source_id)
-        before = _linked(ctx, source_id)
     written, stats = _ingest(ctx, CUSTOMER_FILE, ctx.payload, stale=stale)
     if stats.rejected:
         return _rejected("customer", source_id, written)
@@ -281,11 +292,7 @@ def customer_changed(ctx: Context) -> Handled:
     after = _linked(ctx, source_id)
     if after is None:  # pragma: no cover - the writer links every customer it stores
         return Handled(f"customer {source_id}: stored, no active profile")
-    sources = [{"system": SYSTEM, "id": source_id}]
-    if before is None:
-        ctx.announce(
-            "customer.created", after.external_id, customer=after.external_id, sources=sources
-        )
+    if _announced(written, "customer.created") is not None:
         done = f"profile {after.external_id} created"
         # A consent webhook may have come first: its statements, kept by the customer's
         # id, count for the profile from now on (a record without consents projects nothing).
@@ -293,15 +300,8 @@ def customer_changed(ctx: Context) -> Handled:
             ctx.session.connection(), [after.customer_id], now=ctx.now, cause="source_statement"
         )
     else:
-        fields = sorted(f for f in ANNOUNCED_FIELDS if before.values[f] != after.values[f])
-        if fields:
-            ctx.announce(
-                "customer.updated",
-                after.external_id,
-                customer=after.external_id,
-                fields=fields,
-                sources=sources,
-            )
+        updated = _announced(written, "customer.updated")
+        fields = [] if updated is None else updated.data["fields"]
         done = f"profile {after.external_id} updated ({', '.join(fields) or 'no value changed'})"
     resolved = _resolve(ctx, after.link_id)
     return Handled(f"customer {source_id}: {done}{resolved}")
@@ -355,18 +355,13 @@ def consent_updated(ctx: Context) -> Handled:
 # ---------------------------------------------------------------- orders
 
 
-_ORDER_FIELDS = ("status", "total_cents", "currency", "customer_id", "ordered_at")
-
-
 def order_changed(ctx: Context) -> Handled:
     """orders/create, updated, paid, cancelled: a new version of the order."""
     source_id = mapping.resource_key(ctx.payload)
     stale = None
-    before = None
     if source_id is not None:
         _lock(ctx, "order", source_id)
         stale = _stale(ctx, "order", source_id)
-        before = order_states(ctx.session.connection(), SYSTEM, [source_id]).get(source_id)
     written, stats = _ingest(ctx, ORDER_FILE, ctx.payload, stale=stale)
     if stats.rejected:
         handled = _rejected("order", source_id, written)
@@ -376,35 +371,12 @@ def order_changed(ctx: Context) -> Handled:
         return handled
     if not (stats.inserted or stats.updated) or source_id is None:
         return Handled(f"order {source_id}: this version is stored already (unchanged)")
-    after = order_states(ctx.session.connection(), SYSTEM, [source_id])[source_id]
-    order = f"{SYSTEM}:{source_id}"
     scrubbed = " (its buyer was erased: stored without them)" if stats.suppressed else ""
-    if before is None:
-        ctx.announce(
-            "order.created",
-            after.external_id,
-            order=order,
-            customer=after.external_id,
-            channel=after.channel,
-            store=after.store_id,
-            ordered_at=after.ordered_at.isoformat(),
-            currency=after.currency,
-            total_cents=after.total_cents,
-            status=after.status,
-        )
-        return Handled(f"order {source_id}: created ({after.status}){scrubbed}")
-    fields = [f for f in _ORDER_FIELDS if getattr(before, f) != getattr(after, f)]
-    if fields:
-        ctx.announce(
-            "order.updated",
-            after.external_id,
-            order=order,
-            customer=after.external_id,
-            fields=fields,
-            status=after.status,
-            previous_status=before.status,
-            total_cents=after.total_cents,
-        )
+    created = _announced(written, "order.created")
+    if created is not None:
+        return Handled(f"order {source_id}: created ({created.data['status']}){scrubbed}")
+    updated = _announced(written, "order.updated")
+    fields = [] if updated is None else updated.data["fields"]
     changed = ", ".join(fields) or "no value changed"
     return Handled(f"order {source_id}: updated ({changed}){scrubbed}")
 
