@@ -37,7 +37,7 @@ class OutboxEvent(Base):
     subject: Mapped[str | None] = mapped_column(String(100))
     time: Mapped[datetime] = mapped_column(UTCDateTime)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProcessedEvent(Base):
