@@ -24,11 +24,10 @@ import csv
 import json
 import shutil
 import sqlite3
-import statistics
 import tempfile
 from pathlib import Path
 
-from bench_paired import AFTER, _run
+from bench_paired import AFTER, _run, print_medians
 
 STEPS = ("initial", "unchanged", "incremental")
 
@@ -136,16 +135,7 @@ def main() -> None:
                 if round_number == 1:
                     print(f"  {side} events: {_event_counts(cwd / 'amigo.db')}", flush=True)
         print(f"\nmedians of {options.rounds} rounds, {options.customers:,} people:")
-        for step in STEPS:
-            cpu_before = statistics.median(c for _, c in figures[(step, "before")])
-            cpu_after = statistics.median(c for _, c in figures[(step, "after")])
-            wall_before = statistics.median(w for w, _ in figures[(step, "before")])
-            wall_after = statistics.median(w for w, _ in figures[(step, "after")])
-            print(
-                f"{step:11} cpu {cpu_before:7.1f} -> {cpu_after:7.1f} s "
-                f"(x{cpu_after / cpu_before:.3f})   wall {wall_before:7.1f} -> "
-                f"{wall_after:7.1f} s (x{wall_after / wall_before:.3f})"
-            )
+        print_medians(figures, STEPS)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -51,6 +51,21 @@ def _run(args: list[str], *, src: Path, cwd: Path) -> tuple[float, float]:
     return wall, cpu
 
 
+def print_medians(
+    figures: dict[tuple[str, str], list[tuple[float, float]]], steps: tuple[str, ...]
+) -> None:
+    """Print each step's median CPU and wall time, before and after, and their ratios."""
+    for step in steps:
+        cpu_before = statistics.median(c for _, c in figures[(step, "before")])
+        cpu_after = statistics.median(c for _, c in figures[(step, "after")])
+        wall_before = statistics.median(w for w, _ in figures[(step, "before")])
+        wall_after = statistics.median(w for w, _ in figures[(step, "after")])
+        print(
+            f"{step:11} cpu {cpu_before:7.1f} -> {cpu_after:7.1f} s (x{cpu_after / cpu_before:.3f})"
+            f"   wall {wall_before:7.1f} -> {wall_after:7.1f} s (x{wall_after / wall_before:.3f})"
+        )
+
+
 def main() -> None:
     """Generate one export, then alternate before and after; print medians and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -82,16 +97,7 @@ def main() -> None:
                     print(f"round {round_number} {side:6} {step:7} wall {wall:7.1f} s  "
                           f"cpu {cpu:7.1f} s", flush=True)  # fmt: skip
         print(f"\nmedians of {options.rounds} rounds, {options.customers:,} people:")
-        for step in ("load", "resolve"):
-            cpu_before = statistics.median(c for _, c in figures[(step, "before")])
-            cpu_after = statistics.median(c for _, c in figures[(step, "after")])
-            wall_before = statistics.median(w for w, _ in figures[(step, "before")])
-            wall_after = statistics.median(w for w, _ in figures[(step, "after")])
-            print(
-                f"{step:8} cpu {cpu_before:7.1f} -> {cpu_after:7.1f} s (x{cpu_after / cpu_before:.3f})"
-                f"   wall {wall_before:7.1f} -> {wall_after:7.1f} s "
-                f"(x{wall_after / wall_before:.3f})"
-            )
+        print_medians(figures, ("load", "resolve"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
