@@ -9,26 +9,21 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
-    String,
     and_,
-    bindparam,
     func,
     or_,
     select,
     true,
     update,
 )
-from sqlalchemy import column as sql_column
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from amigo.consent.service import contact_states
 from amigo.core.crypto import blind_index
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError, NotFoundError
-from amigo.core.sql import insert_ignore, is_one_of, is_row_of
+from amigo.core.sql import array, fetch_all, insert_ignore, is_one_of, is_row_of
 from amigo.identity.models import IdentityLink
 from amigo.ingest.models import RawConsent, SourceRecord
 from amigo.profiles.models import (
@@ -315,21 +310,34 @@ def locate_customers(
         "phone": {},
         "customer": {},
     }
-    _by_source(connection, found["source"], set(source_keys))
-    for kind, link_column, golden_column, values in (
-        ("email", _links.c.email_index, _golden.c.email_index, set(email_keys)),
-        ("phone", _links.c.phone_index, _golden.c.phone_index, set(phones)),
-    ):
-        _by_contact(connection, found[kind], link_column, golden_column, values, field=kind)
-    wanted_external = sorted(set(external_ids))
-    for condition in is_one_of(connection, _golden.c.external_id, wanted_external):
-        for row in connection.execute(select(_golden.c.id, _golden.c.external_id).where(condition)):
-            found["external"][row.external_id] = ({int(row.id)}, None)
+    if connection.dialect.name == "postgresql":
+        _find_at_once(
+            connection,
+            found,
+            source_keys=set(source_keys),
+            email_keys=set(email_keys),
+            phones=set(phones),
+            external_ids=set(external_ids),
+        )
+    else:
+        _by_source(connection, found["source"], set(source_keys))
+        for kind, link_column, golden_column, values in (
+            ("email", _links.c.email_index, _golden.c.email_index, set(email_keys)),
+            ("phone", _links.c.phone_index, _golden.c.phone_index, set(phones)),
+        ):
+            _by_contact(connection, found[kind], link_column, golden_column, values, field=kind)
+        wanted_external = sorted(set(external_ids))
+        for condition in is_one_of(connection, _golden.c.external_id, wanted_external):
+            for row in connection.execute(
+                select(_golden.c.id, _golden.c.external_id).where(condition)
+            ):
+                found["external"][row.external_id] = ({int(row.id)}, None)
     for customer_id in set(customer_ids):
         found["customer"][customer_id] = ({customer_id}, None)
 
     candidates = {c for kind in found.values() for ids, _ in kind.values() for c in ids}
-    active = _active_profiles(connection, candidates)
+    first_links: dict[int, int] = {}
+    active = _active_profiles(connection, candidates, first_links)
     chosen: dict[str, dict[Any, tuple[tuple[int, str], int | None]]] = {k: {} for k in found}
     for kind, references in found.items():
         for reference, (ids, link_id) in references.items():
@@ -337,7 +345,7 @@ def locate_customers(
             if len(profiles) == 1:
                 chosen[kind][reference] = (profiles.pop(), link_id)
     missing_link = {p[0] for kind in chosen.values() for p, link in kind.values() if link is None}
-    first_links = _first_links(connection, missing_link)
+    first_links.update(_first_links(connection, missing_link - set(first_links)))
 
     def located(value: tuple[tuple[int, str], int | None]) -> Located:
         (customer_id, external_id), link_id = value
@@ -354,6 +362,83 @@ def locate_customers(
         for reference, value in chosen[kind].items():
             target[reference] = located(value)
     return lookup
+
+
+# Every first look-up of locate_customers in one round trip (PostgreSQL). Written by hand:
+# as SQLAlchemy Core, five statements cost more in compiling, caching and result
+# wrapping than the server spends answering them (a tracking batch makes them all).
+# Composite keys as (a, b) IN (SELECT * FROM unnest(...)): see core.sql.is_row_of.
+_FIND_AT_ONCE = """
+SELECT 'source', l.source_system, l.source_id, l.customer_id, l.id FROM identity_link l
+ WHERE (l.source_system, l.source_id) IN (SELECT * FROM unnest(%b::text[], %b::text[]))
+UNION ALL
+SELECT 'email', l.email_index, NULL, l.customer_id, l.id FROM identity_link l
+ WHERE l.email_index = ANY(%b::text[])
+UNION ALL
+SELECT 'email golden', g.email_index, NULL, g.id, NULL FROM golden_customer g
+ WHERE g.email_index = ANY(%b::text[])
+UNION ALL
+SELECT 'phone', l.phone_index, NULL, l.customer_id, l.id FROM identity_link l
+ WHERE l.phone_index = ANY(%b::text[])
+UNION ALL
+SELECT 'phone golden', g.phone_index, NULL, g.id, NULL FROM golden_customer g
+ WHERE g.phone_index = ANY(%b::text[])
+UNION ALL
+SELECT 'external', g.external_id, NULL, g.id, NULL FROM golden_customer g
+ WHERE g.external_id = ANY(%b::text[])
+"""
+
+
+def _find_at_once(
+    connection: Connection,
+    found: dict[str, dict[Any, tuple[set[int], int | None]]],
+    *,
+    source_keys: set[tuple[str, str]],
+    email_keys: set[str],
+    phones: set[str],
+    external_ids: set[str],
+) -> None:
+    """Fill ``found`` as _by_source, _by_contact and the AMI- id look-up do, in one statement."""
+    value_of: dict[str, dict[str, str]] = {"email": {}, "phone": {}}
+    for kind, values in (("email", email_keys), ("phone", phones)):
+        for value in values:
+            index = blind_index(value, field=kind)
+            if index is not None:
+                value_of[kind][index] = value
+    keys = sorted(source_keys)
+    emails, phone_indexes = sorted(value_of["email"]), sorted(value_of["phone"])
+    rows = fetch_all(
+        connection,
+        _FIND_AT_ONCE,
+        [
+            array("text[]", [system for system, _ in keys]),
+            array("text[]", [source_id for _, source_id in keys]),
+            array("text[]", emails),
+            array("text[]", emails),
+            array("text[]", phone_indexes),
+            array("text[]", phone_indexes),
+            array("text[]", sorted(external_ids)),
+        ],
+    )
+    links: dict[str, dict[str, list[tuple[int, int]]]] = {"email": {}, "phone": {}}
+    golden: dict[str, dict[str, set[int]]] = {"email": {}, "phone": {}}
+    for kind, key, source_id, customer_id, link_id in rows:
+        if kind == "source":
+            found["source"][(str(key), source_id)] = ({int(customer_id)}, int(link_id))
+        elif kind == "external":
+            found["external"][key] = ({int(customer_id)}, None)
+        elif kind in links:
+            links[kind].setdefault(value_of[kind][key], []).append((int(customer_id), int(link_id)))
+        else:
+            contact = kind.partition(" ")[0]
+            golden[contact].setdefault(value_of[contact][key], set()).add(int(customer_id))
+    # A contact's source records decide; the golden profiles only for one no record holds.
+    for kind in ("email", "phone"):
+        for value, held in links[kind].items():
+            found[kind][value] = ({c for c, _ in held}, min(link for _, link in held))
+        for value, ids in golden[kind].items():
+            if value not in links[kind]:
+                found[kind][value] = (ids, None)
 
 
 def _by_source(
@@ -409,7 +494,42 @@ def _by_contact(
             ids.add(int(row.id))
 
 
-def _active_profiles(connection: Connection, ids: set[int]) -> dict[int, tuple[int, str]]:
+# The profiles, and each one's oldest link with it (what _first_links would read next).
+_PROFILES_AND_FIRST_LINKS = """
+SELECT g.id, g.external_id, g.status, g.merged_into_id,
+       (SELECT min(l.id) FROM identity_link l WHERE l.customer_id = g.id)
+  FROM golden_customer g WHERE g.id = ANY(%b::bigint[])
+"""
+
+
+def _profiles(
+    connection: Connection, ids: list[int], first_links: dict[int, int]
+) -> dict[int, Any]:
+    """Return the profiles' id, external id, status and merged_into_id by id.
+
+    On PostgreSQL in one hand-written statement that also notes each one's
+    oldest link in ``first_links``: a round trip fewer per tracking batch.
+    """
+    rows: dict[int, Any] = {}
+    if connection.dialect.name == "postgresql":
+        for found in fetch_all(connection, _PROFILES_AND_FIRST_LINKS, [array("BIGINT[]", ids)]):
+            rows[int(found[0])] = found[:4]
+            if found[4] is not None:
+                first_links[int(found[0])] = int(found[4])
+        return rows
+    for condition in is_one_of(connection, _golden.c.id, ids):
+        for row in connection.execute(
+            select(
+                _golden.c.id, _golden.c.external_id, _golden.c.status, _golden.c.merged_into_id
+            ).where(condition)
+        ):
+            rows[int(row.id)] = tuple(row)
+    return rows
+
+
+def _active_profiles(
+    connection: Connection, ids: set[int], first_links: dict[int, int]
+) -> dict[int, tuple[int, str]]:
     """Map each profile id to the active profile it is or was merged into (erased: left out)."""
     current = {c: c for c in ids}
     resolved: dict[int, tuple[int, str]] = {}
@@ -417,26 +537,19 @@ def _active_profiles(connection: Connection, ids: set[int]) -> dict[int, tuple[i
         targets = sorted(set(current.values()))
         if not targets:
             break
-        rows: dict[int, Any] = {}
-        for condition in is_one_of(connection, _golden.c.id, targets):
-            for row in connection.execute(
-                select(
-                    _golden.c.id, _golden.c.external_id, _golden.c.status, _golden.c.merged_into_id
-                ).where(condition)
-            ):
-                rows[int(row.id)] = row
+        rows = _profiles(connection, targets, first_links)
         following = {}
         for origin, target in current.items():
             current_row = rows.get(target)
-            if current_row is None or current_row.status == CustomerStatus.ERASED.value:
+            if current_row is None:
                 continue
-            if (
-                current_row.status == CustomerStatus.MERGED.value
-                and current_row.merged_into_id is not None
-            ):
-                following[origin] = int(current_row.merged_into_id)
+            _, external_id, status, merged_into_id = current_row
+            if status == CustomerStatus.ERASED.value:
+                continue
+            if status == CustomerStatus.MERGED.value and merged_into_id is not None:
+                following[origin] = int(merged_into_id)
             else:
-                resolved[origin] = (target, str(current_row.external_id))
+                resolved[origin] = (target, str(external_id))
         current = following
     return resolved
 
@@ -580,6 +693,17 @@ def attach_interactions(
     return {c: n for c, n in attached.items() if n}
 
 
+# Hand-written, as the look-ups above: one per tracking batch that ties an id.
+_ATTACH = """
+UPDATE interaction i SET customer_id = w.customer_id, customer_link_id = w.link_id
+  FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[])
+       AS w(system, interaction_id, customer_id, link_id)
+ WHERE i.source_system = w.system AND i.source_interaction_id = w.interaction_id
+   AND i.customer_id + 0 IS NULL
+RETURNING w.customer_id
+"""
+
+
 def _attach_in_one_statement(
     connection: Connection, source_system: str, assignments: Mapping[str, tuple[int, int | None]]
 ) -> dict[int, int]:
@@ -597,37 +721,17 @@ def _attach_in_one_statement(
     if not assignments:
         return {}
     items = list(assignments.items())
-
-    def array(values: list[Any], element: Any) -> Any:
-        return bindparam(None, values, type_=ARRAY(element))
-
-    wanted = (
-        func.unnest(
-            array([source_system] * len(items), String()),
-            array([i for i, _ in items], String()),
-            array([c for _, (c, _) in items], BigInteger()),
-            array([link for _, (_, link) in items], BigInteger()),
-        )
-        .table_valued(
-            sql_column("system", String()),
-            sql_column("interaction_id", String()),
-            sql_column("customer_id", BigInteger()),
-            sql_column("link_id", BigInteger()),
-        )
-        .render_derived(with_types=False)
-    )
-    statement = (
-        update(_interactions)
-        .where(
-            _interactions.c.source_system == wanted.c.system,
-            _interactions.c.source_interaction_id == wanted.c.interaction_id,
-            (_interactions.c.customer_id + 0).is_(None),
-        )
-        .values(customer_id=wanted.c.customer_id, customer_link_id=wanted.c.link_id)
-        .returning(wanted.c.customer_id)
-    )
     attached: dict[int, int] = defaultdict(int)
-    for customer_id in connection.scalars(statement):
+    for (customer_id,) in fetch_all(
+        connection,
+        _ATTACH,
+        [
+            array("text[]", [source_system] * len(items)),
+            array("text[]", [i for i, _ in items]),
+            array("BIGINT[]", [c for _, (c, _) in items]),
+            array("BIGINT[]", [link for _, (_, link) in items]),
+        ],
+    ):
         attached[int(customer_id)] += 1
     return dict(attached)
 
