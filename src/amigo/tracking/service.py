@@ -278,10 +278,13 @@ def record_messages(
         resolver.learn(message)
     owners = {key: resolver.owner(m) for key, m in valid.items()}
 
-    record_interactions(
-        connection, [_interaction_row(source, key, m, owners[key]) for key, m in valid.items()]
-    )
-    events = [_recorded_event(source, key, m, owners[key]) for key, m in valid.items()]
+    rows = [_interaction_row(source, key, m, owners[key]) for key, m in valid.items()]
+    record_interactions(connection, rows)
+    # The event names the interaction as its row does ("text": _label, read once).
+    events = [
+        _recorded_event(source, key, m, owners[key], label=row["text"])
+        for (key, m), row in zip(valid.items(), rows, strict=True)
+    ]
     if resolver.changed:
         upsert(
             connection,
@@ -765,7 +768,7 @@ def _interaction_row(
 
 
 def _recorded_event(
-    source: SourceRef, key: str, message: Message, owner: Located | None
+    source: SourceRef, key: str, message: Message, owner: Located | None, *, label: str | None
 ) -> DomainEvent:
     customer = owner.external_id if owner else None
     return DomainEvent(
@@ -775,7 +778,7 @@ def _recorded_event(
             "interaction": f"{SOURCE_SYSTEM}:{key}",
             "source": source.name,
             "type": message.type,
-            "name": _label(message),
+            "name": label,
             "customer": customer,
             "occurred_at": message.occurred_at.isoformat() if message.occurred_at else None,
         },
