@@ -14,7 +14,11 @@ executemany, even pipelined, costs a parse-bind-execute per row). The arrays
 travel in PostgreSQL's binary format (``%b``): each element is sent with its
 length, where the text format has psycopg quote and backslash-escape every
 element in Python (half the time of a tracking batch went there, escaping
-the quotes of its JSON payloads).
+the quotes of its JSON payloads). They are packed by ``core.pgarrays``, not by
+psycopg's generic list dumper, and a column that holds the same value in every
+row of a batch (its source, its reception time, its status) travels as one
+scalar parameter instead of an array: ``INSERT ... SELECT u.c0, %s::bigint,
+u.c2 FROM unnest(...) AS u(c0, c2)``.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 
 from amigo.core.db import UTCDateTime
+from amigo.core.pgarrays import pack
 
 Processor = Callable[[Any], Any] | None
 T = TypeVar("T")
@@ -152,7 +157,10 @@ def _processor(table: Table, column: str, dialect: Dialect) -> Processor:
             return value if type(value) is JsonText else serialize(value)
 
         return json_text
-    if isinstance(column_type, UTCDateTime) and dialect.name == "sqlite":
+    if isinstance(column_type, UTCDateTime):
+        if dialect.name == "postgresql":
+            # core.pgarrays packs aware datetimes as they are and refuses naive ones.
+            return None
         return _sqlite_utc_processor()
     generic: Processor = column_type._cached_bind_processor(dialect)  # private, no public twin
     if generic is not None and isinstance(column_type, JSON):
@@ -173,13 +181,30 @@ def _statement(
     *,
     conflict_columns: tuple[str, ...] | None,
     update: bool,
+    constant: tuple[bool, ...] = (),
 ) -> str:
-    """Return the INSERT of one row (SQLite) or of a set from column arrays (PostgreSQL)."""
+    """Return the INSERT of one row (SQLite) or of a set from column arrays (PostgreSQL).
+
+    ``constant``: on PostgreSQL, the columns bound as one scalar (the same value in
+    every row), placed first among the parameters; the others are arrays.
+    """
     preparer = dialect.identifier_preparer
     quoted = ", ".join(preparer.quote(c) for c in columns)
     if dialect.name == "postgresql":
-        arrays = ", ".join(f"%b::{_array_type(table, c, dialect)}" for c in columns)
-        source = f"SELECT * FROM unnest({arrays})"  # noqa: S608 - types from the schema
+        constant = constant or (False,) * len(columns)
+        types = [_array_type(table, c, dialect) for c in columns]
+        # Types from the schema, values bound: nothing here comes from a caller's data.
+        values = [
+            f"%s::{t[:-2]}" if fixed else f"u.c{i}"
+            for i, (t, fixed) in enumerate(zip(types, constant, strict=True))
+        ]
+        source = "SELECT " + ", ".join(values)
+        arrays = [(f"%b::{t}", f"c{i}") for i, t in enumerate(types) if not constant[i]]
+        if arrays:
+            source += (
+                f" FROM unnest({', '.join(a for a, _ in arrays)})"
+                f" AS u({', '.join(n for _, n in arrays)})"
+            )
     else:
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
         source = "VALUES (" + ", ".join(marker for _ in columns) + ")"
@@ -231,33 +256,83 @@ def _execute(
     columns = tuple(rows[0])
     dialect = connection.dialect
     conflict = None if conflict_columns is None else tuple(conflict_columns)
-    params = _parameters(rows, columns, _processors(table, columns, dialect))
     if update and conflict:
         # One statement must not update a row twice (PostgreSQL refuses it):
         # keep each key's last row, as sequential upserts would.
-        key = itemgetter(*[columns.index(c) for c in conflict])
-        params = list({key(p): p for p in params}.values())
+        key = itemgetter(*conflict)
+        rows = list({key(row): row for row in rows}.values())
+    if dialect.name == "postgresql":
+        _run_arrays(connection, table, rows, columns, conflict_columns=conflict, update=update)
+        return
+    params = _parameters(rows, columns, _processors(table, columns, dialect))
     sql = _statement(table, columns, dialect, conflict_columns=conflict, update=update)
     _run(connection, sql, params)
 
 
-def _run(
-    connection: Connection, sql: str, params: list[tuple[Any, ...]], *, fetch: bool = False
-) -> list[tuple[Any, ...]]:
-    """Run a bulk statement on the driver's cursor, in the connection's transaction.
-
-    PostgreSQL gets the values as one array per column (one statement);
-    SQLite gets the rows through the driver's executemany, which loops in C.
-    """
+def _run(connection: Connection, sql: str, params: list[tuple[Any, ...]]) -> None:
+    """Run a bulk statement row by row through SQLite's executemany, which loops in C."""
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if connection.dialect.name == "postgresql":
-            cursor.execute(sql, [list(values) for values in zip(*params, strict=True)])
-            return [tuple(row) for row in cursor.fetchall()] if fetch else []
         cursor.executemany(sql, params)
-        return []
     finally:
         cursor.close()
+
+
+def _run_arrays(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    columns: tuple[str, ...],
+    *,
+    conflict_columns: tuple[str, ...] | None,
+    update: bool,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Run a bulk statement as one INSERT from column arrays (PostgreSQL), in the transaction.
+
+    A column with one value in every row is bound once, as a scalar: a third
+    of a tracking batch's values are such (its source, time, status...).
+    """
+    dialect = connection.dialect
+    values = _columns(rows, columns, _processors(table, columns, dialect))
+    constant = tuple(len(v) == 1 or v.count(v[0]) == len(v) for v in values)
+    sql = _statement(
+        table, columns, dialect, conflict_columns=conflict_columns, update=update, constant=constant
+    )
+    if returning:
+        sql += " RETURNING " + ", ".join(dialect.identifier_preparer.quote(c) for c in returning)
+    params: list[Any] = [_checked(v[0]) for v, fixed in zip(values, constant, strict=True) if fixed]
+    for name, column_values, fixed in zip(columns, values, constant, strict=True):
+        if not fixed:
+            array_type = _array_type(table, name, dialect)
+            packed = pack(array_type, column_values)
+            params.append(column_values if packed is None else packed)
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()] if returning else []
+    finally:
+        cursor.close()
+
+
+def _checked(value: Any) -> Any:
+    """Return a scalar parameter, refusing a naive datetime (as the packed arrays do)."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: timestamps must carry a time zone")
+    return value
+
+
+def _columns(
+    rows: Sequence[dict[str, Any]], columns: tuple[str, ...], processors: tuple[Processor, ...]
+) -> list[list[Any]]:
+    """Return each column's values in row order, converted for the driver."""
+    values = []
+    for name, process in zip(columns, processors, strict=True):
+        column_values = [row[name] for row in rows]
+        if process is not None:
+            column_values = [None if v is None else process(v) for v in column_values]
+        values.append(column_values)
+    return values
 
 
 def _parameters(
@@ -283,6 +358,27 @@ def _parameters(
                 values[index] = process(value)
         params.append(tuple(values))
     return params
+
+
+def array(array_type: str, values: Sequence[Any]) -> Any:
+    """Return values to bind as a PostgreSQL array of this type in hand-written SQL (``%b``)."""
+    packed = pack(array_type, values)
+    return list(values) if packed is None else packed
+
+
+def fetch_all(connection: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run hand-written SQL on the driver's cursor in the connection's transaction; return its rows.
+
+    For the hot paths' look-ups on PostgreSQL (a tracking batch runs a dozen):
+    no statement compiled, no cache key computed, no result wrapper, arrays
+    bound packed (``array``). Values are always bound, never formatted in.
+    """
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+    finally:
+        cursor.close()
 
 
 def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -325,12 +421,16 @@ def insert_new(
     if not rows:
         return set()
     if connection.dialect.name == "postgresql":
-        columns = tuple(rows[0])
-        dialect = connection.dialect
-        params = _parameters(rows, columns, _processors(table, columns, dialect))
-        sql = _statement(table, columns, dialect, conflict_columns=(key,), update=False)
-        sql += " RETURNING " + dialect.identifier_preparer.quote(key)
-        return {row[0] for row in _run(connection, sql, params, fetch=True)}
+        inserted = _run_arrays(
+            connection,
+            table,
+            rows,
+            tuple(rows[0]),
+            conflict_columns=(key,),
+            update=False,
+            returning=(key,),
+        )
+        return {row[0] for row in inserted}
     column = table.c[key]
     wanted = [row[key] for row in rows]
     stored: set[Any] = set()
@@ -365,9 +465,12 @@ def insert_returning(
         raise NotImplementedError("insert_returning is for PostgreSQL; SQLite reads its rowids")
     if not rows:
         return []
-    columns = tuple(rows[0])
-    dialect = connection.dialect
-    params = _parameters(rows, columns, _processors(table, columns, dialect))
-    sql = _statement(table, columns, dialect, conflict_columns=None, update=False)
-    sql += " RETURNING " + ", ".join(dialect.identifier_preparer.quote(c) for c in returning)
-    return _run(connection, sql, params, fetch=True)
+    return _run_arrays(
+        connection,
+        table,
+        rows,
+        tuple(rows[0]),
+        conflict_columns=None,
+        update=False,
+        returning=returning,
+    )

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from amigo.core.db import table_of
-from amigo.core.sql import bulk_insert
+from amigo.core.sql import bulk_insert, fetch_all
 from amigo.events.models import OutboxEvent
 
 outbox = table_of(OutboxEvent)
@@ -56,7 +56,7 @@ def emit_events(connection: Connection, events: Sequence[DomainEvent], *, now: d
     if events and connection.dialect.name == "postgresql":
         # Delivered at commit, once per transaction however many events: the relay wakes
         # at once instead of at its next poll.
-        connection.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+        fetch_all(connection, f"NOTIFY {OUTBOX_CHANNEL}", [])  # on the driver: one per batch
 
 
 def to_cloudevent(row: Any) -> dict[str, Any]:

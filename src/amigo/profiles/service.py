@@ -3,34 +3,30 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
-    String,
     and_,
-    bindparam,
     func,
     or_,
     select,
     true,
     update,
 )
-from sqlalchemy import column as sql_column
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from amigo.consent.service import contact_states
 from amigo.core.crypto import blind_index
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError, NotFoundError
-from amigo.core.sql import insert_ignore, is_one_of, is_row_of
+from amigo.core.sql import array, fetch_all, insert_ignore, is_one_of, is_row_of
 from amigo.identity.models import IdentityLink
 from amigo.ingest.models import RawConsent, SourceRecord
+from amigo.profiles.lookup import CustomerLookup, Located, locate_customers
 from amigo.profiles.models import (
     CustomerAssociate,
     CustomerStatus,
@@ -265,193 +261,9 @@ def client_360(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
-    """An active golden profile found for a reference, and the source record that led to it."""
-
-    customer_id: int
-    external_id: str
-    # The identity link the reference names (or one of the profile's): rows attached
-    # through it follow the profile through merges and unmerges.
-    link_id: int | None
-
-
-@dataclass
-class CustomerLookup:
-    """Active profiles found by each kind of reference; an ambiguous reference is left out."""
-
-    by_source: dict[tuple[str, str], Located] = field(default_factory=dict)
-    by_external_id: dict[str, Located] = field(default_factory=dict)
-    by_email_key: dict[str, Located] = field(default_factory=dict)
-    by_phone: dict[str, Located] = field(default_factory=dict)
-    by_customer_id: dict[int, Located] = field(default_factory=dict)
-
-
 _links = table_of(IdentityLink)
 _golden = table_of(GoldenCustomer)
 _interactions = table_of(Interaction)
-
-
-def locate_customers(
-    connection: Connection,
-    *,
-    source_keys: Iterable[tuple[str, str]] = (),
-    external_ids: Iterable[str] = (),
-    email_keys: Iterable[str] = (),
-    phones: Iterable[str] = (),
-    customer_ids: Iterable[int] = (),
-) -> CustomerLookup:
-    """Find the active profiles of many references at once (a few queries, whatever their number).
-
-    A ``(system, source id)`` goes through its identity link; an email match
-    key or an E.164 phone through the links that carry it, then the golden
-    profiles; a merged profile leads to its survivor and an erased one to
-    nothing. An email or phone shared by several people finds no one.
-    """
-    found: dict[str, dict[Any, tuple[set[int], int | None]]] = {
-        "source": {},
-        "external": {},
-        "email": {},
-        "phone": {},
-        "customer": {},
-    }
-    _by_source(connection, found["source"], set(source_keys))
-    for kind, link_column, golden_column, values in (
-        ("email", _links.c.email_index, _golden.c.email_index, set(email_keys)),
-        ("phone", _links.c.phone_index, _golden.c.phone_index, set(phones)),
-    ):
-        _by_contact(connection, found[kind], link_column, golden_column, values, field=kind)
-    wanted_external = sorted(set(external_ids))
-    for condition in is_one_of(connection, _golden.c.external_id, wanted_external):
-        for row in connection.execute(select(_golden.c.id, _golden.c.external_id).where(condition)):
-            found["external"][row.external_id] = ({int(row.id)}, None)
-    for customer_id in set(customer_ids):
-        found["customer"][customer_id] = ({customer_id}, None)
-
-    candidates = {c for kind in found.values() for ids, _ in kind.values() for c in ids}
-    active = _active_profiles(connection, candidates)
-    chosen: dict[str, dict[Any, tuple[tuple[int, str], int | None]]] = {k: {} for k in found}
-    for kind, references in found.items():
-        for reference, (ids, link_id) in references.items():
-            profiles = {active[c] for c in ids if c in active}
-            if len(profiles) == 1:
-                chosen[kind][reference] = (profiles.pop(), link_id)
-    missing_link = {p[0] for kind in chosen.values() for p, link in kind.values() if link is None}
-    first_links = _first_links(connection, missing_link)
-
-    def located(value: tuple[tuple[int, str], int | None]) -> Located:
-        (customer_id, external_id), link_id = value
-        return Located(customer_id, external_id, link_id or first_links.get(customer_id))
-
-    lookup = CustomerLookup()
-    for kind, target in (
-        ("source", lookup.by_source),
-        ("external", lookup.by_external_id),
-        ("email", lookup.by_email_key),
-        ("phone", lookup.by_phone),
-        ("customer", lookup.by_customer_id),
-    ):
-        for reference, value in chosen[kind].items():
-            target[reference] = located(value)
-    return lookup
-
-
-def _by_source(
-    connection: Connection,
-    found: dict[Any, tuple[set[int], int | None]],
-    wanted: set[tuple[str, str]],
-) -> None:
-    """Find the profile of each (system, source id) through its identity link."""
-    key_columns = [_links.c.source_system, _links.c.source_id]
-    for condition in is_row_of(connection, key_columns, sorted(wanted)):
-        for row in connection.execute(
-            select(
-                _links.c.id, _links.c.source_system, _links.c.source_id, _links.c.customer_id
-            ).where(condition)
-        ):
-            found[(str(row.source_system), row.source_id)] = ({int(row.customer_id)}, int(row.id))
-
-
-def _by_contact(
-    connection: Connection,
-    found: dict[Any, tuple[set[int], int | None]],
-    link_column: Any,
-    golden_column: Any,
-    values: set[str],
-    *,
-    field: str,
-) -> None:
-    """Find the profiles holding each email key or phone: their source records', else the golden's.
-
-    Through the blind index columns: the values themselves are encrypted.
-    """
-    if not values:
-        return
-    value_of: dict[str, str] = {}
-    for value in values:
-        index = blind_index(value, field=field)
-        if index is not None:
-            value_of[index] = value
-    links: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for condition in is_one_of(connection, link_column, sorted(value_of)):
-        for row in connection.execute(
-            select(_links.c.id, _links.c.customer_id, link_column.label("blind")).where(condition)
-        ):
-            links[value_of[row.blind]].append((int(row.customer_id), int(row.id)))
-    for value, rows in links.items():
-        found[value] = ({c for c, _ in rows}, min(link for _, link in rows))
-    rest = sorted(index for index, value in value_of.items() if value not in links)
-    for condition in is_one_of(connection, golden_column, rest):
-        for row in connection.execute(
-            select(_golden.c.id, golden_column.label("blind")).where(condition)
-        ):
-            ids, _ = found.setdefault(value_of[row.blind], (set(), None))
-            ids.add(int(row.id))
-
-
-def _active_profiles(connection: Connection, ids: set[int]) -> dict[int, tuple[int, str]]:
-    """Map each profile id to the active profile it is or was merged into (erased: left out)."""
-    current = {c: c for c in ids}
-    resolved: dict[int, tuple[int, str]] = {}
-    for _ in range(10):  # merge chains are short; a cycle must not loop forever
-        targets = sorted(set(current.values()))
-        if not targets:
-            break
-        rows: dict[int, Any] = {}
-        for condition in is_one_of(connection, _golden.c.id, targets):
-            for row in connection.execute(
-                select(
-                    _golden.c.id, _golden.c.external_id, _golden.c.status, _golden.c.merged_into_id
-                ).where(condition)
-            ):
-                rows[int(row.id)] = row
-        following = {}
-        for origin, target in current.items():
-            current_row = rows.get(target)
-            if current_row is None or current_row.status == CustomerStatus.ERASED.value:
-                continue
-            if (
-                current_row.status == CustomerStatus.MERGED.value
-                and current_row.merged_into_id is not None
-            ):
-                following[origin] = int(current_row.merged_into_id)
-            else:
-                resolved[origin] = (target, str(current_row.external_id))
-        current = following
-    return resolved
-
-
-def _first_links(connection: Connection, customer_ids: set[int]) -> dict[int, int]:
-    """Return the oldest identity link of each profile."""
-    first: dict[int, int] = {}
-    for condition in is_one_of(connection, _links.c.customer_id, sorted(customer_ids)):
-        for customer_id, link_id in connection.execute(
-            select(_links.c.customer_id, func.min(_links.c.id))
-            .where(condition)
-            .group_by(_links.c.customer_id)
-        ):
-            first[int(customer_id)] = int(link_id)
-    return first
 
 
 # The golden values a change is announced by (not the lineage, the match key or the times).
@@ -580,6 +392,17 @@ def attach_interactions(
     return {c: n for c, n in attached.items() if n}
 
 
+# Hand-written, as profiles.lookup's look-ups: one per tracking batch that ties an id.
+_ATTACH = """
+UPDATE interaction i SET customer_id = w.customer_id, customer_link_id = w.link_id
+  FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[])
+       AS w(system, interaction_id, customer_id, link_id)
+ WHERE i.source_system = w.system AND i.source_interaction_id = w.interaction_id
+   AND i.customer_id + 0 IS NULL
+RETURNING w.customer_id
+"""
+
+
 def _attach_in_one_statement(
     connection: Connection, source_system: str, assignments: Mapping[str, tuple[int, int | None]]
 ) -> dict[int, int]:
@@ -597,37 +420,17 @@ def _attach_in_one_statement(
     if not assignments:
         return {}
     items = list(assignments.items())
-
-    def array(values: list[Any], element: Any) -> Any:
-        return bindparam(None, values, type_=ARRAY(element))
-
-    wanted = (
-        func.unnest(
-            array([source_system] * len(items), String()),
-            array([i for i, _ in items], String()),
-            array([c for _, (c, _) in items], BigInteger()),
-            array([link for _, (_, link) in items], BigInteger()),
-        )
-        .table_valued(
-            sql_column("system", String()),
-            sql_column("interaction_id", String()),
-            sql_column("customer_id", BigInteger()),
-            sql_column("link_id", BigInteger()),
-        )
-        .render_derived(with_types=False)
-    )
-    statement = (
-        update(_interactions)
-        .where(
-            _interactions.c.source_system == wanted.c.system,
-            _interactions.c.source_interaction_id == wanted.c.interaction_id,
-            (_interactions.c.customer_id + 0).is_(None),
-        )
-        .values(customer_id=wanted.c.customer_id, customer_link_id=wanted.c.link_id)
-        .returning(wanted.c.customer_id)
-    )
     attached: dict[int, int] = defaultdict(int)
-    for customer_id in connection.scalars(statement):
+    for (customer_id,) in fetch_all(
+        connection,
+        _ATTACH,
+        [
+            array("text[]", [source_system] * len(items)),
+            array("text[]", [i for i, _ in items]),
+            array("BIGINT[]", [c for _, (c, _) in items]),
+            array("BIGINT[]", [link for _, (_, link) in items]),
+        ],
+    ):
         attached[int(customer_id)] += 1
     return dict(attached)
 

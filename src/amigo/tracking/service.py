@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from amigo.core.crypto import BlindIndex, blind_index, current_crypto
 from amigo.core.db import table_of
 from amigo.core.errors import InvalidInputError
-from amigo.core.sql import insert_new, is_one_of, is_row_of, upsert
+from amigo.core.sql import array, fetch_all, insert_new, is_one_of, is_row_of, upsert
 from amigo.events.service import DomainEvent, emit_events
 from amigo.privacy.suppression import SuppressionList
 from amigo.profiles.models import Interaction
@@ -278,10 +278,13 @@ def record_messages(
         resolver.learn(message)
     owners = {key: resolver.owner(m) for key, m in valid.items()}
 
-    record_interactions(
-        connection, [_interaction_row(source, key, m, owners[key]) for key, m in valid.items()]
-    )
-    events = [_recorded_event(source, key, m, owners[key]) for key, m in valid.items()]
+    rows = [_interaction_row(source, key, m, owners[key]) for key, m in valid.items()]
+    record_interactions(connection, rows)
+    # The event names the interaction as its row does ("text": _label, read once).
+    events = [
+        _recorded_event(source, key, m, owners[key], label=row["text"])
+        for (key, m), row in zip(valid.items(), rows, strict=True)
+    ]
     if resolver.changed:
         upsert(
             connection,
@@ -342,6 +345,89 @@ def _explicit_reference(user_id: str) -> tuple[str, Any] | None:
     return None
 
 
+# Hand-written for PostgreSQL, as profiles.service's look-ups: a tracking batch runs
+# each once, and SQLAlchemy's compile, cache key and result wrapping cost more than
+# the server's answer. Composite keys as (a, b) IN (SELECT * FROM unnest(...)): see
+# core.sql.is_row_of.
+_KNOWN_IDS = """
+SELECT i.kind, i.value, i.customer_id FROM tracking_identity i
+ WHERE (i.source_id, i.kind, i.value) IN (SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[]))
+"""
+_EARLIER_MESSAGES = """
+SELECT m.key, m.user_index, m.anonymous_id FROM tracking_message m
+ WHERE (m.source_id, m.user_index) IN (SELECT * FROM unnest(%b::bigint[], %b::text[]))
+   AND m.status = 'processed'
+UNION ALL
+SELECT m.key, m.user_index, m.anonymous_id FROM tracking_message m
+ WHERE (m.source_id, m.anonymous_id) IN (SELECT * FROM unnest(%b::bigint[], %b::text[]))
+   AND m.status = 'processed'
+"""
+
+
+def _known_ids(
+    connection: Connection, source_id: int, wanted: list[tuple[str, str]]
+) -> list[tuple[str, str, int]]:
+    """Return (kind, index, profile) of the source's ids among the wanted (kind, index)."""
+    if connection.dialect.name == "postgresql":
+        if not wanted:
+            return []
+        rows = fetch_all(
+            connection,
+            _KNOWN_IDS,
+            [
+                array("BIGINT[]", [source_id] * len(wanted)),
+                array("text[]", [kind for kind, _ in wanted]),
+                array("text[]", [index for _, index in wanted]),
+            ],
+        )
+        return [(kind, index, int(customer_id)) for kind, index, customer_id in rows]
+    key_columns = [_identities.c.source_id, _identities.c.kind, _identities.c.value]
+    found = []
+    for condition in is_row_of(connection, key_columns, [(source_id, *w) for w in wanted]):
+        for row in connection.execute(
+            select(_identities.c.kind, _identities.c.value, _identities.c.customer_id).where(
+                condition
+            )
+        ):
+            found.append((str(row.kind), str(row.value), int(row.customer_id)))
+    return found
+
+
+def _earlier_messages(
+    connection: Connection, source_id: int, user_indexes: list[str], anonymous_ids: list[str]
+) -> list[tuple[str, str | None, str | None]]:
+    """Return (key, user index, anonymousId) of the processed messages sent under these ids."""
+    if connection.dialect.name == "postgresql":
+        if not user_indexes and not anonymous_ids:
+            return []
+        return fetch_all(
+            connection,
+            _EARLIER_MESSAGES,
+            [
+                array("BIGINT[]", [source_id] * len(user_indexes)),
+                array("text[]", user_indexes),
+                array("BIGINT[]", [source_id] * len(anonymous_ids)),
+                array("text[]", anonymous_ids),
+            ],
+        )
+    conditions = []
+    for values, column in (
+        (user_indexes, _messages.c.user_index),
+        (anonymous_ids, _messages.c.anonymous_id),
+    ):
+        rows = [(source_id, value) for value in values]
+        conditions += list(is_row_of(connection, [_messages.c.source_id, column], rows))
+    found = []
+    for condition in conditions:
+        for row in connection.execute(
+            select(_messages.c.key, _messages.c.user_index, _messages.c.anonymous_id).where(
+                condition, _messages.c.status == "processed"
+            )
+        ):
+            found.append((str(row.key), row.user_index, row.anonymous_id))
+    return found
+
+
 class _Resolver:
     """The profiles a batch's ids lead to, and the ids it newly ties to a profile."""
 
@@ -377,18 +463,12 @@ class _Resolver:
             )
             if value is not None
         }
-        mapped: dict[tuple[str, str], int] = {}
         # tracking_identity holds the ids' blind indexes: looked up by index, mapped back.
         by_index = {(kind, _index_of(kind, value)): (kind, value) for kind, value in ids}
-        key_columns = [_identities.c.source_id, _identities.c.kind, _identities.c.value]
-        wanted = [(source_id, kind, index) for kind, index in sorted(by_index)]
-        for condition in is_row_of(connection, key_columns, wanted):
-            for row in connection.execute(
-                select(_identities.c.kind, _identities.c.value, _identities.c.customer_id).where(
-                    condition
-                )
-            ):
-                mapped[by_index[(row.kind, row.value)]] = int(row.customer_id)
+        mapped = {
+            by_index[(kind, index)]: customer_id
+            for kind, index, customer_id in _known_ids(connection, source_id, sorted(by_index))
+        }
         references = [
             ref
             for m in messages
@@ -476,28 +556,18 @@ def _attach_earlier(
     users = {_index_of(_USER, v): v for k, v in resolver.known if k == _USER}
     changed_users = sorted(_index_of(_USER, v) for k, v in resolver.changed if k == _USER)
     anonymous = sorted(v for k, v in resolver.changed if k == _ANONYMOUS)
-    conditions = []
-    for values, column in (
-        (changed_users, _messages.c.user_index),
-        (anonymous, _messages.c.anonymous_id),
-    ):
-        rows = [(source.id, value) for value in values]
-        conditions += list(is_row_of(connection, [_messages.c.source_id, column], rows))
     assignments: dict[str, tuple[int, int | None]] = {}
-    for condition in conditions:
-        for row in connection.execute(
-            select(_messages.c.key, _messages.c.user_index, _messages.c.anonymous_id).where(
-                condition, _messages.c.status == "processed"
-            )
-        ):
-            if row.key in exclude:
-                continue
-            user = users.get(row.user_index or "")
-            located = (
-                resolver.known.get((_USER, user)) if user is not None else None
-            ) or resolver.known.get((_ANONYMOUS, row.anonymous_id or ""))
-            if located is not None:
-                assignments[row.key] = (located.customer_id, located.link_id)
+    for key, user_index, anonymous_id in _earlier_messages(
+        connection, source.id, changed_users, anonymous
+    ):
+        if key in exclude:
+            continue
+        user = users.get(user_index or "")
+        located = (
+            resolver.known.get((_USER, user)) if user is not None else None
+        ) or resolver.known.get((_ANONYMOUS, anonymous_id or ""))
+        if located is not None:
+            assignments[key] = (located.customer_id, located.link_id)
     attached = attach_interactions(connection, source_system=SOURCE_SYSTEM, assignments=assignments)
     external = {located.customer_id: located.external_id for located in resolver.known.values()}
     return {external[c]: n for c, n in attached.items()}
@@ -698,7 +768,7 @@ def _interaction_row(
 
 
 def _recorded_event(
-    source: SourceRef, key: str, message: Message, owner: Located | None
+    source: SourceRef, key: str, message: Message, owner: Located | None, *, label: str | None
 ) -> DomainEvent:
     customer = owner.external_id if owner else None
     return DomainEvent(
@@ -708,7 +778,7 @@ def _recorded_event(
             "interaction": f"{SOURCE_SYSTEM}:{key}",
             "source": source.name,
             "type": message.type,
-            "name": _label(message),
+            "name": label,
             "customer": customer,
             "occurred_at": message.occurred_at.isoformat() if message.occurred_at else None,
         },
