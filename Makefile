@@ -60,6 +60,7 @@ test: dev browser
 	$(BIN)/pytest -n 2 -m "not slow" --durations=15
 
 bench: dev
+	$(BIN)/pytest -m slow
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_load.py --customers $(BENCH_CUSTOMERS)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_identity.py resolve \
 		--database sqlite:///bench-data/bench.db --truth bench-data/export-$(BENCH_CUSTOMERS)-42/truth.csv

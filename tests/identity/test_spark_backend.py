@@ -48,6 +48,9 @@ def _clusters(path: Path) -> tuple[list[list[str]], dict[str, str]]:
     }
 
 
+# Slow (a JVM, and Splink's training as Spark jobs: 80 s of the suite's 14 minutes):
+# run by `make bench`, not in CI; the Spark spelling of every comparison is checked above.
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("java") is None, reason="Spark needs Java 17 (apt install default-jre)"
 )
