@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import nats
 import nats.errors
@@ -123,6 +125,22 @@ class _LoopThread:
         self.loop.close()
 
 
+def _reachable_or_fail(url: str, timeout: float) -> None:
+    """Refuse at once a NATS URL where nothing listens.
+
+    The client reconnects forever once connected (a relay rides out a NATS
+    restart), and with that setting it also retries a first connection that
+    is refused until the start-up timeout: a relay started against a wrong
+    URL or a stopped server would wait 15 s to say so.
+    """
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 4222), timeout):
+            return
+    except (OSError, ValueError) as error:
+        raise BusError(f"cannot reach NATS at {url}: {error}") from None
+
+
 class NatsBus:
     """Publish to NATS JetStream: subject ``<prefix>.<type>``, ``Nats-Msg-Id`` = event id."""
 
@@ -139,6 +157,7 @@ class NatsBus:
         self.stream = stream
         self.subject_prefix = subject_prefix
         self.timeout = timeout
+        _reachable_or_fail(url, timeout)
         self._loop = _LoopThread()
         try:
             self._nc = self._loop.run(self._connect(duplicate_window), timeout=timeout + 5)
