@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 
 from amigo.core.db import table_of
 from amigo.core.pgarrays import pack
@@ -16,17 +15,6 @@ from amigo.ingest.models import LoadBatch
 
 batches = table_of(LoadBatch)
 TOKYO = timezone(timedelta(hours=9))
-
-
-@pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
-    """Open a transaction rolled back after the test."""
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            yield connection
-        finally:
-            transaction.rollback()
 
 
 @pytest.mark.parametrize(

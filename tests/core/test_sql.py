@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from psycopg.errors import StringDataRightTruncation
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 
 from amigo.core.db import table_of
 from amigo.core.sql import JsonText, bulk_insert, insert_ignore, insert_new, is_row_of, upsert
@@ -16,17 +15,6 @@ from amigo.profiles.models import Product
 
 batches = table_of(LoadBatch)
 products = table_of(Product)
-
-
-@pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
-    """Open a transaction rolled back after the test."""
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            yield connection
-        finally:
-            transaction.rollback()
 
 
 def _product(sku: str, name: str, price: int | None = 1000) -> dict[str, object]:
