@@ -1,6 +1,7 @@
 """Import every domain's models so that Base.metadata knows all tables."""
 
 from amigo.api import models as api_models
+from amigo.connectors import models as connector_models
 from amigo.connectors.shopify import models as shopify_models
 from amigo.consent import models as consent_models
 from amigo.core import audit as audit_models
@@ -14,6 +15,7 @@ from amigo.tracking import models as tracking_models
 __all__ = [
     "api_models",
     "audit_models",
+    "connector_models",
     "consent_models",
     "events_models",
     "identity_models",
