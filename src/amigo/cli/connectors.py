@@ -11,6 +11,7 @@ from types import FrameType
 import typer
 from rich.table import Table
 
+from amigo.cli.cegid import cegid_app
 from amigo.cli.common import console, get_engine, user_errors
 from amigo.connectors.shopify.models import DeliveryStatus
 from amigo.connectors.shopify.processing import Attempt, run_processor
@@ -26,6 +27,7 @@ shopify_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(shopify_app, name="shopify")
+app.add_typer(cegid_app, name="cegid")
 
 
 def _when(value: datetime | None) -> str:

@@ -302,6 +302,35 @@ class ShopifySettings(BaseSettings):
         )
 
 
+class CegidSettings(BaseSettings):
+    """The Cegid Y2 connector: its retail web services (SOAP) and its drop folder of exports."""
+
+    model_config = SettingsConfigDict(env_prefix="AMIGO_CEGID_", extra="ignore")
+
+    # -- SOAP web services (connectors/cegid/soap.py, sync.py) --
+    base_url: str | None = Field(
+        default=None,
+        description="Where Y2's services are: https://<tenant>-retail-ondemand.cegid.cloud/Y2 "
+        "(cloud) or http://<host>/Y2_<ENV> (on premises); each service is <base_url>/<Service>.svc. "
+        "Unset: `amigo connectors cegid sync` refuses to start.",
+    )
+    database_id: str | None = Field(
+        default=None,
+        description="Y2's DatabaseId, sent in every call's clientContext.",
+    )
+    username: str | None = Field(
+        default=None, description="HTTP Basic user, as DOMAIN\\user (cloud: <DatabaseId>\\user)."
+    )
+    password: SecretStr | None = Field(default=None, description="HTTP Basic password.")
+
+    # -- drop folder of Y2 exports (connectors/cegid/dropfolder.py) --
+    drop_folder: Path | None = Field(
+        default=None,
+        description="The folder Y2 writes its exports into; `amigo connectors cegid watch` "
+        "loads each new file, then moves it to archive/ (or failed/).",
+    )
+
+
 class ApiSettings(BaseSettings):
     """How `amigo serve` runs the HTTP app."""
 
@@ -351,6 +380,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     events: EventSettings = Field(default_factory=EventSettings)
     shopify: ShopifySettings = Field(default_factory=ShopifySettings)
+    cegid: CegidSettings = Field(default_factory=CegidSettings)
     redis_url: str | None = Field(
         default=None,
         description="redis://... shared by several API processes (rate limits); unset: each "
