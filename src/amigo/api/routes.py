@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from amigo.api.routers import (
     activity,
     catalog,
+    connectors,
     consents,
     customers,
     identity,
@@ -33,6 +34,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     webhooks.router,
     tracking.router,
     shopify.router,
+    connectors.router,
 )
 
 

@@ -11,6 +11,7 @@ from types import FrameType
 import typer
 from rich.table import Table
 
+from amigo.cli import connector_status
 from amigo.cli.cegid import cegid_app
 from amigo.cli.common import console, get_engine, user_errors
 from amigo.connectors.shopify.models import DeliveryStatus
@@ -28,6 +29,8 @@ shopify_app = typer.Typer(
 )
 app.add_typer(shopify_app, name="shopify")
 app.add_typer(cegid_app, name="cegid")
+app.command("status")(connector_status.status)
+app.command("dead-letters")(connector_status.dead_letters)
 
 
 def _when(value: datetime | None) -> str:

@@ -33,6 +33,7 @@ class Permission(enum.StrEnum):
     READ_QUALITY = "quality:read"
     MANAGE_WEBHOOKS = "webhooks:manage"
     READ_AUDIT = "audit:read"
+    READ_CONNECTORS = "connectors:read"  # sync health: times, counts, errors (no personal data)
 
 
 _EVERY = frozenset(Permission)
@@ -82,6 +83,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.WRITE_CONSENTS,
             Permission.FILE_SUBJECT_REQUESTS,
             Permission.MANAGE_WEBHOOKS,
+            Permission.READ_CONNECTORS,
         }
     ),
 }
