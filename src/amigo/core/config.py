@@ -298,8 +298,7 @@ class ShopifySettings(BaseSettings):
     # -- the Admin API (connectors/shopify/admin.py): backfill, later outbound pushes --
     shop_domain: str | None = Field(
         default=None,
-        description="The shop the backfill reads (ami-paris.myshopify.com); "
-        "`--shop` overrides it.",
+        description="The shop the backfill reads (ami-paris.myshopify.com); `--shop` overrides it.",
     )
     admin_access_token: SecretStr | None = Field(
         default=None,
