@@ -295,6 +295,41 @@ class ShopifySettings(BaseSettings):
         description="Longest wait between two processing attempts of a webhook.",
     )
 
+    # -- the Admin API (connectors/shopify/admin.py): backfill, later outbound pushes --
+    shop_domain: str | None = Field(
+        default=None,
+        description="The shop the backfill reads (ami-paris.myshopify.com); `--shop` overrides it.",
+    )
+    admin_access_token: SecretStr | None = Field(
+        default=None,
+        description="The app's Admin API access token (shpat_...), sent as "
+        "X-Shopify-Access-Token; scopes read_customers, read_orders (read_all_orders for "
+        "orders older than 60 days). Unset: `amigo connectors shopify backfill` refuses.",
+    )
+    api_version: str = Field(
+        default="2026-01",
+        pattern=r"^([0-9]{4}-(01|04|07|10)|unstable)$",
+        description="The Admin API version called (/admin/api/<version>/graphql.json).",
+    )
+    admin_url: str | None = Field(
+        default=None,
+        description="Base URL of the Admin API instead of https://<shop_domain> (a proxy, "
+        "or the tests' stand-in); the path /admin/api/<version>/graphql.json is appended.",
+    )
+    page_size: int = Field(
+        default=250,
+        ge=1,
+        le=250,
+        description="Most customers or orders per page of the backfill; each page is also "
+        "kept under Shopify's 1,000-point query cost (249 customers, 32 orders).",
+    )
+    admin_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="How long an Admin API call may take before it is tried again.",
+    )
+
     def allowed_shops(self) -> frozenset[str]:
         """Return the shop domains allowed, lower case; empty: every shop."""
         return frozenset(
