@@ -542,6 +542,10 @@ class StandIn:
         self.faults = faults or Faults()
         self.bucket = bucket or Bucket()
         self.answered: list[Answered] = []
+        # The mutations applied, in order: (mutation name, its arguments).
+        self.mutations: list[tuple[str, dict[str, Any]]] = []
+        # Customer ids whose next mutations Shopify refuses (userErrors), for the dead letters.
+        self.refuse: set[int] = set()
         self.calls = 0
         self.fault_counts: dict[str, int] = {}
         self.throttled = 0
@@ -623,8 +627,15 @@ class StandIn:
         operation = next(
             (d for d in document.definitions if isinstance(d, OperationDefinitionNode)), None
         )
-        if operation is None or operation.operation.value != "query":
-            return {"errors": [{"message": "Only queries are served by the stand-in"}]}
+        if operation is None:
+            return {"errors": [{"message": "No operation in the document"}]}
+        if operation.operation.value == "mutation":
+            try:
+                return {"data": self._mutate(operation.selection_set, variables)}
+            except GraphQLError as error:
+                return {"errors": [error.formatted]}
+        if operation.operation.value != "query":
+            return {"errors": [{"message": "Only queries and mutations are served"}]}
         requested = requested_cost(operation.selection_set, variables)
         with self._lock:
             self.bucket.refill()
@@ -715,6 +726,85 @@ class StandIn:
             else:
                 raise GraphQLError(f"Field '{name}' doesn't exist on type 'QueryRoot'")
         return out
+
+    # -------------------------------------------------------- mutations (outbound pushes)
+
+    def _customer(self, global_id: Any) -> dict[str, Any] | None:
+        if not isinstance(global_id, str) or not global_id.startswith("gid://shopify/Customer/"):
+            raise GraphQLError(f"Invalid global id '{global_id}'")
+        return next((c for c in self.shop.customers if c["id"] == global_id), None)
+
+    def _mutate(self, selection: SelectionSetNode, variables: dict[str, Any]) -> dict[str, Any]:
+        """Apply the mutations Shopify's outbound sync sends; answer as Shopify does."""
+        out: dict[str, Any] = {}
+        for root in _fields(selection):
+            name = root.name.value
+            arguments = _arguments(root, variables)
+            with self._lock:
+                self.mutations.append((name, arguments))
+                result = self._apply(name, arguments)
+            out[root.alias.value if root.alias else name] = _project(
+                root.selection_set, result, variables
+            )
+        return out
+
+    def _apply(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911
+        if name in ("customerEmailMarketingConsentUpdate", "customerSmsMarketingConsentUpdate"):
+            given = arguments.get("input") or {}
+            customer = self._customer(given.get("customerId"))
+            if customer is None or _number(customer["id"]) in self.refuse:
+                return {
+                    "customer": None,
+                    "userErrors": [
+                        {"field": ["input", "customerId"], "message": "Customer not found"}
+                    ],
+                }
+            email = name == "customerEmailMarketingConsentUpdate"
+            slot = "defaultEmailAddress" if email else "defaultPhoneNumber"
+            if customer.get(slot) is None:
+                what = "Email" if email else "Phone"
+                return {
+                    "customer": None,
+                    "userErrors": [{"field": ["input"], "message": f"{what} can't be blank"}],
+                }
+            consent = given.get("emailMarketingConsent" if email else "smsMarketingConsent") or {}
+            state = consent.get("marketingState")
+            if state not in ("SUBSCRIBED", "UNSUBSCRIBED", "PENDING"):
+                raise GraphQLError(
+                    f"Variable $input got invalid value {state!r} for marketingState"
+                )
+            customer[slot] = {
+                **customer[slot],
+                "marketingState": state,
+                "marketingOptInLevel": consent.get("marketingOptInLevel")
+                or customer[slot].get("marketingOptInLevel"),
+                "marketingUpdatedAt": consent.get("consentUpdatedAt"),
+            }
+            return {"customer": customer, "userErrors": []}
+        if name in ("tagsAdd", "tagsRemove"):
+            customer = self._customer(arguments.get("id"))
+            if customer is None or _number(customer["id"]) in self.refuse:
+                return {"node": None, "userErrors": [{"field": ["id"], "message": "Not found"}]}
+            tags = [str(t) for t in arguments.get("tags") or []]
+            kept = [t for t in customer["tags"] if t not in tags]
+            customer["tags"] = kept + tags if name == "tagsAdd" else kept
+            return {"node": {"id": customer["id"]}, "userErrors": []}
+        if name == "customerRequestDataErasure":
+            customer = self._customer(arguments.get("customerId"))
+            if customer is None:
+                return {
+                    "customerId": None,
+                    "userErrors": [
+                        {
+                            "field": ["customerId"],
+                            "message": "Customer does not exist",
+                            "code": "DOES_NOT_EXIST",
+                        }
+                    ],
+                }
+            self.shop.customers.remove(customer)
+            return {"customerId": customer["id"], "userErrors": []}
+        raise GraphQLError(f"Field '{name}' doesn't exist on type 'Mutation'")
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from functools import wraps
+from types import FrameType
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -23,6 +26,18 @@ R = TypeVar("R")
 
 console = Console()
 error_console = Console(stderr=True)
+
+
+def stop_on_signals() -> threading.Event:
+    """Return an event set by Ctrl-C or SIGTERM: a long command ends its current step, then sums up."""
+    stop = threading.Event()
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
 
 
 def fail(message: str) -> typer.Exit:

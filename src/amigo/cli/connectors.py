@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 from datetime import datetime
-from types import FrameType
 
 import typer
 from rich.table import Table
 
-from amigo.cli import connector_status
+from amigo.cli import connector_status, shopify_push
 from amigo.cli.cegid import cegid_app
-from amigo.cli.common import console, get_engine, user_errors
+from amigo.cli.common import console, get_engine, stop_on_signals, user_errors
 from amigo.connectors.shopify.models import DeliveryStatus
 from amigo.connectors.shopify.processing import Attempt, run_processor
 from amigo.connectors.shopify.service import inbox_counts, list_deliveries, replay_deliveries
@@ -31,22 +28,12 @@ app.add_typer(shopify_app, name="shopify")
 app.add_typer(cegid_app, name="cegid")
 app.command("status")(connector_status.status)
 app.command("dead-letters")(connector_status.dead_letters)
+shopify_app.command("push")(shopify_push.push)
+shopify_app.command("replay-dead-letter")(shopify_push.replay_dead_letter_command)
 
 
 def _when(value: datetime | None) -> str:
     return value.isoformat(timespec="seconds") if value else ""
-
-
-def _stop_on_signals() -> threading.Event:
-    """Return an event set by Ctrl-C or SIGTERM: the current delivery ends, then the summary."""
-    stop = threading.Event()
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-    return stop
 
 
 def _counts_line() -> str:
@@ -63,7 +50,7 @@ def process(
     """Process the stored webhooks into the repository, as `amigo serve` does in the background."""
     settings = get_settings()
     engine = get_engine()
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     console.print(f"inbox: {_counts_line()}", highlight=False)
 
     def report(attempt: Attempt) -> None:

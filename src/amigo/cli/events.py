@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 from datetime import datetime
-from types import FrameType
 
 import orjson
 import typer
 from rich.table import Table
 
-from amigo.cli.common import console, counted_progress, error_console, get_engine, user_errors
+from amigo.cli.common import (
+    console,
+    counted_progress,
+    error_console,
+    get_engine,
+    stop_on_signals,
+    user_errors,
+)
+from amigo.cli.shopify_push import admin_client
+from amigo.connectors.shopify.admin import AdminClient
+from amigo.connectors.shopify.outbound import outbound_consumer
 from amigo.core.config import get_settings
 from amigo.core.db import unit_of_work
 from amigo.core.errors import InvalidInputError
@@ -40,24 +47,22 @@ def _when(value: datetime | None) -> str:
     return value.isoformat(timespec="seconds") if value else "pending"
 
 
-def _stop_on_signals() -> threading.Event:
-    """Return an event set by Ctrl-C or SIGTERM: the current batch ends, then the summary."""
-    stop = threading.Event()
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-    return stop
-
-
 def _describe(bus: Bus) -> str:
     if isinstance(bus, NatsBus):
         return (
             f"NATS JetStream {bus.url}, stream {bus.stream}, subjects {bus.subject_prefix}.<type>"
         )
     return "the in-process bus (webhook subscriptions delivered from this process)"
+
+
+def _shopify_pusher() -> AdminClient | None:
+    """Return the Shopify client the in-process relay pushes through (AMIGO_SHOPIFY_PUSH)."""
+    shopify = get_settings().shopify
+    if not shopify.push:
+        return None
+    client = admin_client(shopify)
+    console.print(f"pushing consents, tiers and erasures to {client.shop_domain}", highlight=False)
+    return client
 
 
 @app.command()
@@ -73,6 +78,9 @@ def relay(
     engine = get_engine()
     sender = WebhookSender.from_settings(settings)
     subscribers = [] if settings.bus_url else [("*", webhook_consumer(engine, sender))]
+    shopify = _shopify_pusher() if not settings.bus_url else None
+    if shopify is not None:
+        subscribers.append(("*", outbound_consumer(engine, shopify)))
     bus = open_bus(settings, subscribers=subscribers)
     batch_size = batch or settings.relay_batch_size
     with unit_of_work(engine) as session:
@@ -80,7 +88,7 @@ def relay(
     console.print(
         f"relaying {pending:,} pending events of {total:,} to {_describe(bus)}", highlight=False
     )
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
 
     def report_error(error: BusError) -> None:
         error_console.print(f"[yellow]bus unavailable, retrying:[/] {error.message}")
@@ -117,6 +125,8 @@ def relay(
     finally:
         bus.close()
         sender.close()
+        if shopify is not None:
+            shopify.close()
     with unit_of_work(engine) as session:
         _, pending = outbox_counts(session=session)
     duplicates = f", {stats.duplicates:,} already on the stream" if stats.duplicates else ""
@@ -143,7 +153,7 @@ def dispatch(
     assert isinstance(bus, NatsBus)  # noqa: S101 - open_bus returns NATS for a nats:// URL
     engine = get_engine()
     sender = WebhookSender.from_settings(settings)
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     console.print(f"delivering webhooks from {_describe(bus)} as {durable}", highlight=False)
     try:
         handled = bus.consume(durable, webhook_consumer(engine, sender), stop=stop.is_set)

@@ -329,6 +329,14 @@ class ShopifySettings(BaseSettings):
         le=600,
         description="How long an Admin API call may take before it is tried again.",
     )
+    push: bool = Field(
+        default=False,
+        description="Send AMIgo's changes to Shopify through the Admin API: consent changes "
+        "(customerEmailMarketingConsentUpdate, customerSmsMarketingConsentUpdate), the loyalty "
+        "tier as a tag, erasures (customerRequestDataErasure); scopes write_customers and "
+        "write_customer_data_erasure. `amigo events relay` pushes from its own process; with "
+        "NATS, `amigo connectors shopify push` does.",
+    )
 
     def allowed_shops(self) -> frozenset[str]:
         """Return the shop domains allowed, lower case; empty: every shop."""
