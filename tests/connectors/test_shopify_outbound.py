@@ -88,6 +88,19 @@ class World:
                 return Linked(node, source_id, profile.customer_id, str(external_id))
         raise AssertionError("no such account in the stand-in shop")
 
+    def withdraw_email(self, person: Linked, *, channel: str) -> None:
+        """Record the person's withdrawal of email marketing, made to AMIgo."""
+        with unit_of_work(self.engine) as session:
+            record_consent(
+                session=session,
+                customer_id=person.customer_id,
+                purpose="email_marketing",
+                status="withdrawn",
+                channel=channel,
+                actor="person",
+                now=NOW,
+            )
+
     def latest(self, event_type: str, subject: str) -> dict[str, Any]:
         """Return the newest outbox event of a type about a profile, as the bus carries it."""
         with unit_of_work(self.engine) as session:
@@ -123,16 +136,7 @@ def world(database_factory: DatabaseFactory, tmp_path: Path) -> Iterator[World]:
 
 def test_a_consent_withdrawn_in_amigo_reaches_shopify(world: World) -> None:
     person = world.account()
-    with unit_of_work(world.engine) as session:
-        record_consent(
-            session=session,
-            customer_id=person.customer_id,
-            purpose="email_marketing",
-            status="withdrawn",
-            channel="preference_center",
-            actor="person",
-            now=NOW,
-        )
+    world.withdraw_email(person, channel="preference_center")
     report = world.push(world.latest("consent.changed", person.external_id))
     assert [(p.operation, p.target) for p in report.sent] == [
         ("customerEmailMarketingConsentUpdate", f"customer:{person.source_id}")
@@ -195,16 +199,7 @@ def test_an_account_without_a_phone_gets_no_sms_consent(world: World) -> None:
 def test_a_refused_push_is_a_dead_letter_replayed_once_shopify_accepts(world: World) -> None:
     person = world.account()
     world.stand_in.refuse.add(int(person.source_id))
-    with unit_of_work(world.engine) as session:
-        record_consent(
-            session=session,
-            customer_id=person.customer_id,
-            purpose="email_marketing",
-            status="withdrawn",
-            channel="unsubscribe_link",
-            actor="person",
-            now=NOW,
-        )
+    world.withdraw_email(person, channel="unsubscribe_link")
     report = world.push(world.latest("consent.changed", person.external_id))
     assert report.sent == []
     (letter_id,) = report.dead_letters
@@ -229,16 +224,7 @@ def test_a_refused_push_is_a_dead_letter_replayed_once_shopify_accepts(world: Wo
 
 def test_a_shopify_that_stays_down_leaves_dead_letters_not_lost_pushes(world: World) -> None:
     person = world.account()
-    with unit_of_work(world.engine) as session:
-        record_consent(
-            session=session,
-            customer_id=person.customer_id,
-            purpose="email_marketing",
-            status="withdrawn",
-            channel="unsubscribe_link",
-            actor="person",
-            now=NOW,
-        )
+    world.withdraw_email(person, channel="unsubscribe_link")
     event = world.latest("consent.changed", person.external_id)
     world.stand_in.stop()
     report = world.push(event)
@@ -297,16 +283,7 @@ def test_an_erasure_reaches_each_shopify_account_once(world: World) -> None:
 
 def test_the_relay_pushes_a_change_to_shopify_once(world: World) -> None:
     person = world.account()
-    with unit_of_work(world.engine) as session:
-        record_consent(
-            session=session,
-            customer_id=person.customer_id,
-            purpose="email_marketing",
-            status="withdrawn",
-            channel="unsubscribe_link",
-            actor="person",
-            now=NOW,
-        )
+    world.withdraw_email(person, channel="unsubscribe_link")
     env = {
         **os.environ,
         "AMIGO_DATABASE_URL": world.engine.url.render_as_string(hide_password=False),
@@ -336,16 +313,7 @@ def test_with_nats_the_push_command_consumes_the_stream(
     world: World, nats_stream: Callable[[], NatsBus]
 ) -> None:
     person = world.account()
-    with unit_of_work(world.engine) as session:
-        record_consent(
-            session=session,
-            customer_id=person.customer_id,
-            purpose="email_marketing",
-            status="withdrawn",
-            channel="unsubscribe_link",
-            actor="person",
-            now=NOW,
-        )
+    world.withdraw_email(person, channel="unsubscribe_link")
     bus = nats_stream()
     env = {
         **os.environ,
