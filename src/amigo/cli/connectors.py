@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from amigo.cli.cegid import cegid_app
+from amigo.cli.cegid_drop import watch
 from amigo.cli.common import console, get_engine, user_errors
 from amigo.connectors.shopify.models import DeliveryStatus
 from amigo.connectors.shopify.processing import Attempt, run_processor
@@ -28,6 +29,7 @@ shopify_app = typer.Typer(
 )
 app.add_typer(shopify_app, name="shopify")
 app.add_typer(cegid_app, name="cegid")
+cegid_app.command("watch")(watch)
 
 
 def _when(value: datetime | None) -> str:
