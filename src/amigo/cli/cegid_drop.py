@@ -18,6 +18,7 @@ from amigo.core.db import unit_of_work
 from amigo.core.errors import InvalidInputError
 from amigo.core.migrate import upgrade
 from amigo.identity.service import resolve_after_load
+from amigo.ingest.service import FileStats
 
 
 def _stop_on_signals() -> threading.Event:
@@ -41,8 +42,7 @@ def _line(outcome: FileOutcome, folder: Path) -> str:
         return (
             f"[red]{outcome.name}[/]: failed in {outcome.seconds:.1f} s -> {where}: {outcome.error}"
         )
-    stats = outcome.stats
-    assert stats is not None  # an archived file was loaded
+    stats = outcome.stats or FileStats(file=outcome.name)  # an archived file has its counts
     rejected = f"[yellow]{stats.rejected:,} rejected[/]" if stats.rejected else "0 rejected"
     resumed = " (resumed)" if outcome.resumed else ""
     return (

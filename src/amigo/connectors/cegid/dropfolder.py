@@ -60,30 +60,109 @@ KINDS: tuple[str, ...] = (
 # is the export whose required columns it has and whose columns it shares most.
 DOCUMENTED_COLUMNS: dict[str, frozenset[str]] = {
     "stores": frozenset(
-        "StoreId StoreName AddressLine1 AddressLine2 ZipCode City CountryId PhoneNumber Email "
-        "OpeningHours ManagerId RegionId TimeZoneId".split()
+        [
+            "StoreId",
+            "StoreName",
+            "AddressLine1",
+            "AddressLine2",
+            "ZipCode",
+            "City",
+            "CountryId",
+            "PhoneNumber",
+            "Email",
+            "OpeningHours",
+            "ManagerId",
+            "RegionId",
+            "TimeZoneId",
+        ]
     ),
-    "sales_associates": frozenset("SalesPersonId FirstName LastName StoreId Active".split()),
+    "sales_associates": frozenset(["SalesPersonId", "FirstName", "LastName", "StoreId", "Active"]),
     "products": frozenset(
-        "ItemCode Label FamilyId CollectionId SeasonId TaxIncludedPrice CurrencyId".split()
+        [
+            "ItemCode",
+            "Label",
+            "FamilyId",
+            "CollectionId",
+            "SeasonId",
+            "TaxIncludedPrice",
+            "CurrencyId",
+        ]
     ),
     "customers": frozenset(
-        "CustomerId TitleId FirstName LastName BirthDateDay BirthDateMonth BirthDateYear Email "
-        "AlternativeEmail CellularPhoneNumber HomePhoneNumber AddressLine1 AddressLine2 "
-        "AddressLine3 ZipCode City RegionId CountryId LanguageId UsualStoreId CreationStoreId "
-        "SalesPersonId IsProspect OptinEmail OptinMobile OptinPostal OptinHomePhone "
-        "UserDefinedText1 CreationDate LastModificationDate Closed".split()
+        [
+            "CustomerId",
+            "TitleId",
+            "FirstName",
+            "LastName",
+            "BirthDateDay",
+            "BirthDateMonth",
+            "BirthDateYear",
+            "Email",
+            "AlternativeEmail",
+            "CellularPhoneNumber",
+            "HomePhoneNumber",
+            "AddressLine1",
+            "AddressLine2",
+            "AddressLine3",
+            "ZipCode",
+            "City",
+            "RegionId",
+            "CountryId",
+            "LanguageId",
+            "UsualStoreId",
+            "CreationStoreId",
+            "SalesPersonId",
+            "IsProspect",
+            "OptinEmail",
+            "OptinMobile",
+            "OptinPostal",
+            "OptinHomePhone",
+            "UserDefinedText1",
+            "CreationDate",
+            "LastModificationDate",
+            "Closed",
+        ]
     ),
     "receipts": frozenset(
-        "Stump Number Type Date StoreId CustomerId SalesPersonId CurrencyId "
-        "TaxIncludedTotalAmount TotalQuantity Status Active".split()
+        [
+            "Stump",
+            "Number",
+            "Type",
+            "Date",
+            "StoreId",
+            "CustomerId",
+            "SalesPersonId",
+            "CurrencyId",
+            "TaxIncludedTotalAmount",
+            "TotalQuantity",
+            "Status",
+            "Active",
+        ]
     ),
     "receipt_lines": frozenset(
-        "Stump Number Rank ItemCode Label Quantity TaxIncludedUnitPrice "
-        "TaxIncludedNetUnitPrice".split()
+        [
+            "Stump",
+            "Number",
+            "Rank",
+            "ItemCode",
+            "Label",
+            "Quantity",
+            "TaxIncludedUnitPrice",
+            "TaxIncludedNetUnitPrice",
+        ]
     ),
     "receipt_payments": frozenset(
-        "Stump Number Rank Code Label Amount Currency DueDate IsReceivedPayment".split()
+        [
+            "Stump",
+            "Number",
+            "Rank",
+            "Code",
+            "Label",
+            "Amount",
+            "Currency",
+            "DueDate",
+            "IsReceivedPayment",
+        ]
     ),
 }
 _HEADER_BYTES = 64 * 1024
@@ -267,9 +346,8 @@ class DropFolder:
             signature = (info.st_size, info.st_mtime_ns)
             seen[name] = signature
             previous = self._last_seen.get(name)
-            settled = (
-                now - info.st_mtime_ns / 1e9 >= self.settings.drop_settle_seconds
-                and (previous is None or previous == signature)
+            settled = now - info.st_mtime_ns / 1e9 >= self.settings.drop_settle_seconds and (
+                previous is None or previous == signature
             )
             waiting_for = None
             if not settled:
@@ -444,8 +522,7 @@ class DropFolder:
                 "header is none of the Y2 exports of docs/formats.md",
                 problem="unknown_format",
             )
-        staged = claim.staged
-        assert staged is not None  # the kind is known
+        staged = claim.folder / "cegid" / f"{claim.kind}.csv"
         if not staged.exists():
             (claim.folder / CLAIM_FILE).write_text(
                 json.dumps({"name": claim.name, "kind": claim.kind, "stamp": claim.stamp}),
