@@ -433,3 +433,37 @@ def test_the_cli_once_prints_a_line_per_file_and_fails_when_a_file_failed(
     _, error = missing.communicate(timeout=60)
     assert missing.returncode == 2
     assert error.startswith(f"error: drop folder {folder / 'nowhere'} does not exist")
+
+
+def test_sigterm_stops_the_watcher_after_the_current_file(
+    bigger_export: Path, folder: Path, fresh_database_url: str, open_engine: Callable[[str], Engine]
+) -> None:
+    _drop_set(folder, bigger_export, kinds=("customers", "receipts"))
+    engine = open_engine(fresh_database_url)
+    process = _amigo(
+        "watch",
+        str(folder),
+        "--settle",
+        "0",
+        database_url=fresh_database_url,
+        AMIGO_LOAD_BATCH_SIZE="10",
+    )
+    deadline = time.monotonic() + 60
+    progressed = 0
+    while time.monotonic() < deadline and process.poll() is None and not progressed:
+        with engine.connect() as connection:
+            progressed = connection.scalar(
+                text("SELECT count(*) FROM load_checkpoint WHERE rows_done > 0")
+            )
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 0, stderr
+    assert "stopping after the current file" in stderr
+    lines = stdout.splitlines()
+    assert lines[1].startswith(f"customers_{STAMP}.csv (customers): ")
+    assert lines[-1].startswith("1 file archived (")
+    assert _archived(folder) == [f"customers_{STAMP}.csv"]
+    assert _incoming(folder) == [f"receipts_{STAMP}.csv"]  # not begun: left for the next run
+    assert _claims(folder) == []

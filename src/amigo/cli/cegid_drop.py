@@ -139,7 +139,8 @@ def watch(
     summary = watch_folder(drop, stop=stop, once=once, on_file=report, on_error=retry_later)
     waiting = ", ".join(f"{d.path.name} ({d.waiting_for})" for d in drop.waiting)
     console.print(
-        f"{summary.archived:,} files archived ({summary.rows:,} rows), {summary.failed:,} failed "
+        f"{summary.archived:,} file{'' if summary.archived == 1 else 's'} archived "
+        f"({summary.rows:,} rows), {summary.failed:,} failed "
         f"in {time.monotonic() - started:.1f} s"
         + (f"; still waiting: {waiting}" if waiting else ""),
         highlight=False,

@@ -420,7 +420,8 @@ class DropFolder:
                         claims.append(claim)
             for claim in self._in_load_order(claims):
                 if stop is not None and stop.is_set():
-                    break  # the rest stays claimed in processing/: the next run takes it
+                    self._release(claim)  # not begun: back where Y2 put it, for the next run
+                    continue
                 outcome = self._process(claim)
                 outcomes.append(outcome)
                 if on_file is not None:
@@ -466,6 +467,16 @@ class DropFolder:
                 (self.folder / marker).unlink()
         self._last_seen.pop(dropped.path.name, None)
         return _Claim(folder, dropped.path.name, stamp=dropped.stamp, size=dropped.size)
+
+    def _release(self, claim: _Claim) -> None:
+        """Put a claimed file whose load has not begun back into the folder."""
+        source, target = claim.folder / claim.name, self.folder / claim.name
+        if claim.resumed or not source.exists():
+            return  # a load of it began: it stays in processing/ to be resumed
+        if target.exists():
+            return  # Y2 dropped another file of that name meanwhile: keep both
+        source.rename(target)
+        shutil.rmtree(claim.folder)
 
     def _abandoned_claims(self) -> list[_Claim]:
         """Return the files a watcher killed mid-way left in processing/ (the lock is held)."""
