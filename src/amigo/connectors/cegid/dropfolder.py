@@ -593,7 +593,7 @@ class DropFolder:
         self.failed.mkdir(parents=True, exist_ok=True)
         destination = self._move_unique(claim.current, self.failed, claim.name)
         destination.with_name(destination.name + ".error.txt").write_text(
-            f"{claim.name}: not loaded, moved to {destination.name}\n"
+            f"{claim.name}: not loaded, moved to {destination.relative_to(self.folder)}\n"
             f"when: {utcnow().isoformat(timespec='seconds')}\n"
             f"export: {claim.kind or 'unknown'}\n"
             f"reason: {reason}\n"
