@@ -11,7 +11,7 @@ from types import FrameType
 import typer
 
 from amigo.cli.common import console, error_console, get_engine, user_errors
-from amigo.connectors.cegid.dropfolder import DropFolder, FileOutcome
+from amigo.connectors.cegid.dropfolder import DropFolder, Dropped, FileOutcome
 from amigo.connectors.cegid.dropfolder import watch as watch_folder
 from amigo.core.config import get_settings
 from amigo.core.db import unit_of_work
@@ -136,7 +136,23 @@ def watch(
             highlight=False,
         )
 
-    summary = watch_folder(drop, stop=stop, once=once, on_file=report, on_error=retry_later)
+    told: set[tuple[str, str | None]] = set()
+
+    def tell_waiting(waiting: list[Dropped]) -> None:
+        for dropped in waiting:  # once per file and reason, not at every poll
+            if (dropped.path.name, dropped.waiting_for) not in told and not once:
+                told.add((dropped.path.name, dropped.waiting_for))
+                what = "its done-marker" if dropped.waiting_for == "marker" else "it to settle"
+                console.print(f"{dropped.path.name}: waiting for {what}", highlight=False)
+
+    summary = watch_folder(
+        drop,
+        stop=stop,
+        once=once,
+        on_file=report,
+        on_error=retry_later,
+        on_waiting=tell_waiting,
+    )
     waiting = ", ".join(f"{d.path.name} ({d.waiting_for})" for d in drop.waiting)
     console.print(
         f"{summary.archived:,} file{'' if summary.archived == 1 else 's'} archived "

@@ -706,6 +706,7 @@ def watch(
     once: bool = False,
     on_file: Callable[[FileOutcome], None] | None = None,
     on_error: Callable[[Exception], None] | None = None,
+    on_waiting: Callable[[list[Dropped]], None] | None = None,
 ) -> WatchSummary:
     """Take ready files every ``drop_poll_seconds`` until ``stop`` is set (or once)."""
     summary = WatchSummary()
@@ -722,6 +723,8 @@ def watch(
             if once or on_error is None:
                 raise
             on_error(error)  # the folder or the database went away: try again next poll
+        if on_waiting is not None:
+            on_waiting(drop.waiting)
         if once or stop.wait(drop.settings.drop_poll_seconds):
             return summary
 
