@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -467,3 +468,27 @@ def test_sigterm_stops_the_watcher_after_the_current_file(
     assert _archived(folder) == [f"customers_{STAMP}.csv"]
     assert _incoming(folder) == [f"receipts_{STAMP}.csv"]  # not begun: left for the next run
     assert _claims(folder) == []
+
+
+def test_two_watchers_on_one_folder_load_each_file_once(
+    repository: Engine, folder: Path, export: Path
+) -> None:
+    _drop_set(folder, export, kinds=("stores", "sales_associates", "products"))
+    watchers = [_watcher(repository, folder), _watcher(repository, folder)]
+    outcomes: list[list[str]] = [[], []]
+
+    def run(index: int) -> None:
+        for _ in range(3):
+            taken = watchers[index].run_once(wait_for_lock=False)
+            outcomes[index] += [o.name for o in taken]
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes[0] + outcomes[1]) == sorted(
+        f"{kind}_{STAMP}.csv" for kind in ("stores", "sales_associates", "products")
+    )
+    assert _archived(folder) == sorted(outcomes[0] + outcomes[1])
