@@ -9,6 +9,14 @@ from pathlib import Path
 from types import FrameType
 
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from amigo.cli.common import console, error_console, get_engine, user_errors
 from amigo.connectors.cegid.dropfolder import DropFolder, Dropped, FileOutcome
@@ -33,6 +41,25 @@ def _stop_on_signals() -> threading.Event:
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
     return stop
+
+
+class _CurrentFile:
+    """Draw a bar for the file being loaded; it goes once the file's line is printed."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def file_started(self, file: str, total_rows: int | None) -> None:
+        self.tasks[file] = self.progress.add_task(file, total=total_rows)
+
+    def rows_done(self, file: str, count: int) -> None:
+        self.progress.advance(self.tasks[file], count)
+
+    def file_finished(self, stats: FileStats) -> None:
+        task = self.tasks.pop(stats.file, None)
+        if task is not None:
+            self.progress.remove_task(task)
 
 
 def _line(outcome: FileOutcome, folder: Path) -> str:
@@ -93,6 +120,14 @@ def watch(
     }
     cegid = cegid.model_copy(update=changes)
     engine = get_engine()
+    bars = Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
     drop = DropFolder(
         engine=engine,
         folder=folder,
@@ -100,6 +135,7 @@ def watch(
         privacy=settings.privacy,
         batch_size=settings.load.batch_size,
         workers=settings.load.workers,
+        progress=_CurrentFile(bars),
     )
     upgrade(engine)
     stop = _stop_on_signals()
@@ -121,12 +157,14 @@ def watch(
                     f"  identity: {after.outcome.records:,} records resolved, "
                     f"{after.outcome.merges:,} merged, {after.outcome.queued:,} queued for review",
                     highlight=False,
+                    soft_wrap=True,
                 )
             elif after.changed:
                 console.print(
                     f"  identity: {after.changed:,} new or changed customer records "
                     f"({after.skipped}): run `amigo identity resolve`",
                     highlight=False,
+                    soft_wrap=True,
                 )
 
     def retry_later(error: Exception) -> None:
@@ -145,14 +183,15 @@ def watch(
                 what = "its done-marker" if dropped.waiting_for == "marker" else "it to settle"
                 console.print(f"{dropped.path.name}: waiting for {what}", highlight=False)
 
-    summary = watch_folder(
-        drop,
-        stop=stop,
-        once=once,
-        on_file=report,
-        on_error=retry_later,
-        on_waiting=tell_waiting,
-    )
+    with bars:
+        summary = watch_folder(
+            drop,
+            stop=stop,
+            once=once,
+            on_file=report,
+            on_error=retry_later,
+            on_waiting=tell_waiting,
+        )
     waiting = ", ".join(f"{d.path.name} ({d.waiting_for})" for d in drop.waiting)
     console.print(
         f"{summary.archived:,} file{'' if summary.archived == 1 else 's'} archived "

@@ -37,7 +37,7 @@ from amigo.core.config import CegidSettings, PrivacySettings
 from amigo.core.db import unit_of_work
 from amigo.core.errors import AmigoError, InvalidInputError
 from amigo.ingest.catalog import ExportFile
-from amigo.ingest.service import FileStats, export_file, load_directory
+from amigo.ingest.service import FileStats, LoadProgress, export_file, load_directory
 
 CONNECTOR = "cegid"
 STREAM = "drop-folder"
@@ -302,6 +302,7 @@ class DropFolder:
         batch_size: int = 5000,
         workers: int = 0,
         encoding: str | None = None,
+        progress: LoadProgress | None = None,
     ) -> None:
         if not folder.exists():
             raise InvalidInputError(
@@ -318,6 +319,7 @@ class DropFolder:
         self.batch_size = batch_size
         self.workers = workers
         self.encoding = encoding
+        self.progress = progress
         self.names = _NamePatterns(settings.drop_file_names)
         self.processing = self.folder / settings.drop_processing_dir
         self.archive = self.folder / settings.drop_archive_dir
@@ -549,6 +551,7 @@ class DropFolder:
                 encoding=self.encoding,
                 workers=self.workers,
                 privacy=self.privacy,
+                progress=self.progress,
             )
         except AmigoError as error:
             details = getattr(error, "details", None) or {}
