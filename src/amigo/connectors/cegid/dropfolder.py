@@ -56,113 +56,40 @@ KINDS: tuple[str, ...] = (
     "receipt_lines",
     "receipt_payments",
 )
+
+
+def _columns(names: str) -> frozenset[str]:
+    return frozenset(names.split())
+
+
 # Every column docs/formats.md gives each export: a file with an unknown name
 # is the export whose required columns it has and whose columns it shares most.
 DOCUMENTED_COLUMNS: dict[str, frozenset[str]] = {
-    "stores": frozenset(
-        [
-            "StoreId",
-            "StoreName",
-            "AddressLine1",
-            "AddressLine2",
-            "ZipCode",
-            "City",
-            "CountryId",
-            "PhoneNumber",
-            "Email",
-            "OpeningHours",
-            "ManagerId",
-            "RegionId",
-            "TimeZoneId",
-        ]
+    "stores": _columns(
+        "StoreId StoreName AddressLine1 AddressLine2 ZipCode City CountryId PhoneNumber "
+        "Email OpeningHours ManagerId RegionId TimeZoneId"
     ),
-    "sales_associates": frozenset(["SalesPersonId", "FirstName", "LastName", "StoreId", "Active"]),
-    "products": frozenset(
-        [
-            "ItemCode",
-            "Label",
-            "FamilyId",
-            "CollectionId",
-            "SeasonId",
-            "TaxIncludedPrice",
-            "CurrencyId",
-        ]
+    "sales_associates": _columns("SalesPersonId FirstName LastName StoreId Active"),
+    "products": _columns(
+        "ItemCode Label FamilyId CollectionId SeasonId TaxIncludedPrice CurrencyId"
     ),
-    "customers": frozenset(
-        [
-            "CustomerId",
-            "TitleId",
-            "FirstName",
-            "LastName",
-            "BirthDateDay",
-            "BirthDateMonth",
-            "BirthDateYear",
-            "Email",
-            "AlternativeEmail",
-            "CellularPhoneNumber",
-            "HomePhoneNumber",
-            "AddressLine1",
-            "AddressLine2",
-            "AddressLine3",
-            "ZipCode",
-            "City",
-            "RegionId",
-            "CountryId",
-            "LanguageId",
-            "UsualStoreId",
-            "CreationStoreId",
-            "SalesPersonId",
-            "IsProspect",
-            "OptinEmail",
-            "OptinMobile",
-            "OptinPostal",
-            "OptinHomePhone",
-            "UserDefinedText1",
-            "CreationDate",
-            "LastModificationDate",
-            "Closed",
-        ]
+    "customers": _columns(
+        "CustomerId TitleId FirstName LastName BirthDateDay BirthDateMonth "
+        "BirthDateYear Email AlternativeEmail CellularPhoneNumber HomePhoneNumber "
+        "AddressLine1 AddressLine2 AddressLine3 ZipCode City RegionId CountryId "
+        "LanguageId UsualStoreId CreationStoreId SalesPersonId IsProspect OptinEmail "
+        "OptinMobile OptinPostal OptinHomePhone UserDefinedText1 CreationDate "
+        "LastModificationDate Closed"
     ),
-    "receipts": frozenset(
-        [
-            "Stump",
-            "Number",
-            "Type",
-            "Date",
-            "StoreId",
-            "CustomerId",
-            "SalesPersonId",
-            "CurrencyId",
-            "TaxIncludedTotalAmount",
-            "TotalQuantity",
-            "Status",
-            "Active",
-        ]
+    "receipts": _columns(
+        "Stump Number Type Date StoreId CustomerId SalesPersonId CurrencyId "
+        "TaxIncludedTotalAmount TotalQuantity Status Active"
     ),
-    "receipt_lines": frozenset(
-        [
-            "Stump",
-            "Number",
-            "Rank",
-            "ItemCode",
-            "Label",
-            "Quantity",
-            "TaxIncludedUnitPrice",
-            "TaxIncludedNetUnitPrice",
-        ]
+    "receipt_lines": _columns(
+        "Stump Number Rank ItemCode Label Quantity TaxIncludedUnitPrice TaxIncludedNetUnitPrice"
     ),
-    "receipt_payments": frozenset(
-        [
-            "Stump",
-            "Number",
-            "Rank",
-            "Code",
-            "Label",
-            "Amount",
-            "Currency",
-            "DueDate",
-            "IsReceivedPayment",
-        ]
+    "receipt_payments": _columns(
+        "Stump Number Rank Code Label Amount Currency DueDate IsReceivedPayment"
     ),
 }
 _HEADER_BYTES = 64 * 1024
