@@ -28,11 +28,16 @@ console = Console()
 error_console = Console(stderr=True)
 
 
-def stop_on_signals() -> threading.Event:
-    """Return an event set by Ctrl-C or SIGTERM: a long command ends its current step, then sums up."""
+def stop_on_signals(announce: str | None = None) -> threading.Event:
+    """Return an event set by Ctrl-C or SIGTERM: a long command ends its current step, then sums up.
+
+    ``announce``: what to print (on stderr) at the first signal, "stopping after the current file...".
+    """
     stop = threading.Event()
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
+        if announce is not None and not stop.is_set():
+            error_console.print(announce)
         stop.set()
 
     signal.signal(signal.SIGINT, handler)

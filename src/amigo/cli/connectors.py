@@ -1,4 +1,4 @@
-"""`amigo connectors shopify process|webhooks|replay`: the Shopify webhook inbox."""
+"""`amigo connectors ...`: the command groups of every connector, and Shopify's webhook inbox."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rich.table import Table
 
 from amigo.cli import connector_status, shopify_push
 from amigo.cli.cegid import cegid_app
+from amigo.cli.cegid_drop import watch
 from amigo.cli.common import console, get_engine, stop_on_signals, user_errors
 from amigo.connectors.shopify.models import DeliveryStatus
 from amigo.connectors.shopify.processing import Attempt, run_processor
@@ -30,6 +31,7 @@ app.command("status")(connector_status.status)
 app.command("dead-letters")(connector_status.dead_letters)
 shopify_app.command("push")(shopify_push.push)
 shopify_app.command("replay-dead-letter")(shopify_push.replay_dead_letter_command)
+cegid_app.command("watch")(watch)
 
 
 def _when(value: datetime | None) -> str:

@@ -372,6 +372,57 @@ class CegidSettings(BaseSettings):
         description="The folder Y2 writes its exports into; `amigo connectors cegid watch` "
         "loads each new file, then moves it to archive/ (or failed/).",
     )
+    drop_settle_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="A dropped file is taken only once its size and modification time have "
+        "not changed for this long (a half-written file is never read).",
+    )
+    drop_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="How often `amigo connectors cegid watch` looks at the drop folder.",
+    )
+    drop_require_marker: bool = Field(
+        default=False,
+        description="Take a file only once Y2 wrote its done-marker beside it "
+        "(<name>.ok or <name>.done, see drop_marker_suffixes); the marker is then removed.",
+    )
+    drop_marker_suffixes: list[str] = Field(
+        default_factory=lambda: [".ok", ".done"],
+        description="Done-marker names: the export's name (with or without .csv) plus one of "
+        "these. JSON list in the environment.",
+    )
+    drop_partial_suffixes: list[str] = Field(
+        default_factory=lambda: [".tmp", ".part", ".partial", ".filepart", ".crdownload", "~"],
+        description="Names still being written, never taken (dot-files neither). JSON list.",
+    )
+    drop_file_names: dict[str, str] = Field(
+        default_factory=lambda: {
+            "stores": "stores*.csv",
+            "sales_associates": "sales_associates*.csv",
+            "products": "products*.csv",
+            "customers": "customers*.csv",
+            "receipts": "receipts*.csv",
+            "receipt_lines": "receipt_lines*.csv",
+            "receipt_payments": "receipt_payments*.csv",
+        },
+        description="Which export a file is, by name (case-insensitive glob; * takes the "
+        "set's date, customers_20261206_1800.csv); other names are told by their header. JSON.",
+    )
+    drop_processing_dir: str = Field(
+        default="processing",
+        description="Subfolder a file is renamed into before it is read (same file system).",
+    )
+    drop_archive_dir: str = Field(
+        default="archive", description="Subfolder of loaded files, by day: archive/YYYY/MM/DD/."
+    )
+    drop_failed_dir: str = Field(
+        default="failed",
+        description="Subfolder of files that could not be loaded, each with its .error.txt.",
+    )
 
 
 class ApiSettings(BaseSettings):

@@ -852,6 +852,8 @@ def load_directory(
                 if (spec.phase, spec.step) == step and reader is not None:
                     for part in split_into_parts(spec, reader):
                         lanes.setdefault((spec.lane, part.index), []).append(part)
+            if not lanes:  # none of the step's files is in the directory (a drop folder's one)
+                continue
             for files, consents, changes in _load_lanes(
                 engine, job, list(lanes.values()), workers, progress
             ):
