@@ -28,6 +28,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "connector_sync",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("connector", sa.String(length=40), nullable=False),
         sa.Column("stream", sa.String(length=60), nullable=False),
         sa.Column(
@@ -59,7 +60,8 @@ def upgrade() -> None:
         ),
         sa.Column("breaker_opened_at", amigo.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", amigo.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("connector", "stream", name=op.f("pk_connector_sync")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_connector_sync")),
+        sa.UniqueConstraint("connector", "stream", name=op.f("uq_connector_sync_connector_stream")),
     )
     op.create_table(
         "connector_dead_letter",

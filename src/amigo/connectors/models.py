@@ -17,7 +17,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amigo.core.crypto import EncryptedText
@@ -41,9 +41,12 @@ class ConnectorSync(Base):
     """Where one stream of one connector stands: resume position, health, breaker."""
 
     __tablename__ = "connector_sync"
+    __table_args__ = (UniqueConstraint("connector", "stream"),)
 
-    connector: Mapped[str] = mapped_column(String(40), primary_key=True)
-    stream: Mapped[str] = mapped_column(String(60), primary_key=True)
+    # A one-column key: key rotation pages re-encryption by it (last_error is encrypted).
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    connector: Mapped[str] = mapped_column(String(40))
+    stream: Mapped[str] = mapped_column(String(60))
     # The resume position: a cursor, a date window, a file name. Never personal data.
     checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
