@@ -446,7 +446,7 @@ def running(y2: StandinY2) -> Iterator[str]:
     """Serve the stand-in on 127.0.0.1 in a thread; yield its base URL."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.y2 = y2
-    thread = threading.Thread(target=server.serve_forever, name="y2-standin", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="y2-standin", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/Y2"
