@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import random
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -361,6 +362,11 @@ class StandinY2:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        """Send each answer at once (no Nagle delay between headers and body), as IIS does."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         """Stay quiet."""

@@ -75,14 +75,16 @@ def settings_for(url: str, **changes: Any) -> Settings:
     return Settings(cegid=cegid)
 
 
-def client_for(url: str, *, password: str = PASSWORD, attempts: int = 8) -> Y2Client:
+def client_for(
+    url: str, *, password: str = PASSWORD, attempts: int = 8, timeout: float = 0.5
+) -> Y2Client:
     """Return a client that retries at once (no backoff sleeps in tests)."""
     return Y2Client(
         base_url=url,
         database_id=DATABASE,
         username=USER,
         password=password,
-        timeout=0.5,
+        timeout=timeout,
         policy=RetryPolicy(attempts=attempts, base_seconds=0.0, max_seconds=0.0),
         sleep=lambda _seconds: None,
     )
@@ -103,11 +105,11 @@ def serve() -> Iterator[Callable[[StandinY2], str]]:
         manager.__exit__(None, None, None)
 
 
-def sync(engine: Engine, url: str, **kwargs: Any) -> Any:
+def sync(engine: Engine, url: str, *, timeout: float = 0.5, **kwargs: Any) -> Any:
     """Run one sync of the test days against the stand-in at url."""
     kwargs.setdefault("since", START)
     kwargs.setdefault("until", UNTIL)
-    with client_for(url) as client:
+    with client_for(url, timeout=timeout) as client:
         return run_sync(engine, client=client, settings=settings_for(url), today=UNTIL, **kwargs)
 
 
@@ -190,7 +192,7 @@ def test_faults_change_nothing_in_the_end(
     sync(engine_with_stores, clean)
     expected = counts(engine_with_stores)
 
-    faulty_y2 = StandinY2(data, Faults(rate=0.15, slow_seconds=0.8))
+    faulty_y2 = StandinY2(data, Faults(rate=0.15, slow_seconds=0.4))
     faulty = serve(faulty_y2)
     other = open_engine(make_database_url())
     with unit_of_work(other) as session, unit_of_work(engine_with_stores) as source:
@@ -201,7 +203,7 @@ def test_faults_change_nothing_in_the_end(
             connection, spec=spec, payloads=[dict(s.payload) for s in stores]
         )
         write_batch(connection, spec=spec, chunk=raw, prepared=prepared, stats=FileStats(spec.path))
-    report = sync(other, faulty)
+    report = sync(other, faulty, timeout=0.2)
     assert sum(faulty_y2.calls.faults.values()) > 5
     assert report.retries >= sum(faulty_y2.calls.faults.values()) - 1
     assert counts(other) == expected
