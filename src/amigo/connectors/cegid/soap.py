@@ -40,7 +40,8 @@ from amigo.connectors.resilience import (
     TransientError,
     call_with_retries,
 )
-from amigo.core.errors import AmigoError
+from amigo.core.config import CegidSettings
+from amigo.core.errors import AmigoError, InvalidInputError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -322,6 +323,45 @@ class Y2Client:
         }
 
 
+def client_from_settings(
+    settings: CegidSettings,
+    *,
+    policy: RetryPolicy = RetryPolicy(),
+    sleep: Callable[[float], None] = time.sleep,
+) -> Y2Client:
+    """Return a client on the configured Y2; name every missing AMIGO_CEGID_* setting."""
+    missing = [
+        name
+        for name, value in (
+            ("AMIGO_CEGID_BASE_URL", settings.base_url),
+            ("AMIGO_CEGID_DATABASE_ID", settings.database_id),
+            ("AMIGO_CEGID_USERNAME", settings.username),
+            ("AMIGO_CEGID_PASSWORD", settings.password),
+        )
+        if not value
+    ]
+    if missing or settings.password is None:
+        raise InvalidInputError(
+            f"Cegid Y2's web services are not configured: set {', '.join(missing)}",
+            code="cegid_not_configured",
+        )
+    base_url = settings.base_url or ""
+    if not base_url.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            f"AMIGO_CEGID_BASE_URL must start with http:// or https://, not {base_url!r}",
+            code="cegid_not_configured",
+        )
+    return Y2Client(
+        base_url=base_url,
+        database_id=settings.database_id or "",
+        username=settings.username or "",
+        password=settings.password.get_secret_value(),
+        timeout=settings.timeout_seconds,
+        policy=policy,
+        sleep=sleep,
+    )
+
+
 def _plain(value: Any) -> Any:
     """Return zeep's objects as dicts and lists."""
     return serialize_object(value, target_cls=dict)
@@ -353,5 +393,6 @@ __all__ = [
     "DocumentKey",
     "HttpxTransport",
     "Y2Client",
+    "client_from_settings",
     "document_key",
 ]

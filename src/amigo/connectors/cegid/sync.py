@@ -170,7 +170,6 @@ class _Sync:
             return
         raw, prepared = prepare_payloads(connection, spec=spec, payloads=list(rows))
         stats = self.report.files[spec.path]
-        stats.read += len(rows)
         write_batch(
             connection,
             spec=spec,
@@ -286,7 +285,7 @@ class _Sync:
                 page_index += 1
             page_index = 1
             self.report.windows += 1
-            self.progress.advance(f"{first:%Y-%m-%d}")
+            self.progress.advance(f"receipts {first:%Y-%m-%d}")
 
     # --- customers -------------------------------------------------------------------
 
@@ -336,7 +335,7 @@ class _Sync:
                 else:
                     position_ = {"completed_at": utcnow().isoformat()}
                 self._commit(page, CUSTOMERS, position_)
-            self.progress.advance(store)
+            self.progress.advance(f"customers {store}")
 
     def _moved(self, found: Iterable[dict[str, Any]]) -> list[str]:
         """Return the ids whose LastModificationDate differs from the stored version's."""
