@@ -7,12 +7,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from amigo.connectors.cegid import mapping, translate
 from amigo.connectors.cegid.soap import (
@@ -24,18 +23,25 @@ from amigo.connectors.cegid.soap import (
 )
 from amigo.connectors.resilience import PeerUnavailableError, RetryPolicy
 from amigo.core.config import CegidSettings
+from amigo.core.db import make_engine
 from amigo.core.errors import InvalidInputError
+from amigo.core.migrate import upgrade
 from amigo.ingest.facts import MappingContext
 from connectors.cegid_standin import (
     DATABASE,
     PASSWORD,
     USER,
+    WRONG_PASSWORD,
     Faults,
     StandinY2,
+    add_stores,
+    local,
     running,
     seed_data,
 )
-from connectors.test_cegid_sync import START, UNTIL, engine_with_stores  # noqa: F401 - fixture
+
+START = date(2025, 3, 1)
+UNTIL = date(2025, 3, 3)
 
 # --- translation (pure) --------------------------------------------------------------
 
@@ -50,7 +56,7 @@ def test_values_become_export_text() -> None:
     assert translate.text(None) == ""
     assert translate.text(True) == "1"
     assert translate.text(False) == "0"
-    assert translate.text(datetime(2025, 3, 1, 9, 5, 7)) == "01/03/2025 09:05:07"
+    assert translate.text(local(2025, 3, 1, 9, 5, 7)) == "01/03/2025 09:05:07"
     assert translate.text(Decimal("129.90")) == "129,90"
     assert translate.text(Decimal("-2")) == "-2"
     assert translate.text(Decimal("3.000")) == "3"
@@ -75,7 +81,7 @@ CUSTOMER = {
     "OptinMobile": "DoNotUse",
     "OptinPostal": None,
     "UserDefinedTexts": {"UserDefinedText": [{"Id": 2, "Value": "x"}, {"Id": 1, "Value": "VIP"}]},
-    "LastModificationDate": datetime(2025, 2, 14, 18, 30),
+    "LastModificationDate": local(2025, 2, 14, 18, 30),
     "Closed": False,
     "IsProspect": False,
 }  # fmt: skip
@@ -84,15 +90,18 @@ CUSTOMER = {
 def test_a_customer_becomes_a_customers_csv_row_the_mapper_reads() -> None:
     row = translate.customer_row(CUSTOMER)
     assert row["Email"] == "Chloe.Dubois@Example.org"
-    assert row["BirthDateDay"] == "9" and row["BirthDateYear"] == "1988"
-    assert row["OptinEmail"] == "BrandOnly" and row["OptinPostal"] == ""
+    assert row["BirthDateDay"] == "9"
+    assert row["BirthDateYear"] == "1988"
+    assert row["OptinEmail"] == "BrandOnly"
+    assert row["OptinPostal"] == ""
     assert row["UserDefinedText1"] == "VIP"
     assert row["LastModificationDate"] == "14/02/2025 18:30:00"
     assert row["Closed"] == "0"
     assert all(isinstance(value, str) for value in row.values())
 
     result = mapping.CUSTOMERS.map(row, ctx)
-    assert result.reject is None and result.facts is not None
+    assert result.reject is None
+    assert result.facts is not None
     facts = result.facts
     assert facts.email == "Chloe.Dubois@example.org"
     assert facts.phone == "+33612345678"
@@ -108,7 +117,7 @@ def test_a_customer_becomes_a_customers_csv_row_the_mapper_reads() -> None:
 def test_a_document_becomes_receipt_line_and_payment_rows() -> None:
     header = {
         "Key": {"Stump": "PAR01C1", "Number": 17, "Type": "ReturnNotice"},
-        "Date": datetime(2025, 3, 2, 15, 4),
+        "Date": local(2025, 3, 2, 15, 4),
         "StoreId": "PAR01",
         "CustomerId": "PAR01000042",
         "CurrencyId": "EUR",
@@ -129,7 +138,8 @@ def test_a_document_becomes_receipt_line_and_payment_rows() -> None:
         [{"Rank": 1, "ItemCode": "SKU1", "Label": "Pull", "Quantity": Decimal("-1"),
           "TaxIncludedUnitPrice": Decimal("144.33"), "TaxIncludedNetUnitPrice": Decimal("129.90")}],
     )  # fmt: skip
-    assert lines[0]["Rank"] == "1" and lines[0]["Quantity"] == "-1"
+    assert lines[0]["Rank"] == "1"
+    assert lines[0]["Quantity"] == "-1"
     assert mapping.receipt_line_key(lines[0]) == "PAR01C1-17-1"
     payments = translate.payment_rows(
         header,
@@ -138,7 +148,8 @@ def test_a_document_becomes_receipt_line_and_payment_rows() -> None:
     assert [p["Rank"] for p in payments] == ["1", "2"]  # Get_Payment has no rank: its position
     assert payments[1]["Amount"] == "-29,9"
     paid = mapping.RECEIPT_PAYMENTS.map(payments[1], ctx)
-    assert paid.facts is not None and paid.facts.payment.amount_cents == -2990
+    assert paid.facts is not None
+    assert paid.facts.payment.amount_cents == -2990
 
 
 # --- the client against the stand-in ------------------------------------------------
@@ -171,13 +182,14 @@ def test_the_client_reads_customers_and_documents(y2: tuple[StandinY2, str]) -> 
         customer = client.customer("PAR01000000")
         assert customer is not None
         assert customer["EmailData"]["Email"] == "client.0@example.org"
-        assert customer["LastModificationDate"] == standin.data.customers["PAR01000000"][
-            "LastModificationDate"
-        ]
+        assert (
+            customer["LastModificationDate"]
+            == standin.data.customers["PAR01000000"]["LastModificationDate"]
+        )
         found = client.search_customers(max_results=3, creation_store_id="LON01")
         assert [c["CustomerId"] for c in found] == ["LON01000001", "LON01000004", "LON01000007"]
         headers = client.header_page(
-            begin=datetime(2025, 3, 1), end=datetime(2025, 3, 3, 23, 59, 59),
+            begin=local(2025, 3, 1), end=local(2025, 3, 3, 23, 59, 59),
             page_index=1, page_size=100,
         )  # fmt: skip
         assert len(headers) == 20
@@ -224,12 +236,12 @@ def test_refused_credentials_are_not_retried_and_the_password_never_shows(
 ) -> None:
     standin, url = y2
     caplog.set_level(logging.DEBUG)
-    with _client(url, password="hunter2-wrong") as client, pytest.raises(CegidAuthError) as raised:
+    with _client(url, password=WRONG_PASSWORD) as client, pytest.raises(CegidAuthError) as raised:
         client.hello()
     assert "AMIGO_CEGID_USERNAME" in str(raised.value)
     assert standin.calls.unauthorized == 1
-    assert "hunter2-wrong" not in caplog.text
-    assert "hunter2-wrong" not in str(raised.value)
+    assert WRONG_PASSWORD not in caplog.text
+    assert WRONG_PASSWORD not in str(raised.value)
 
 
 def test_a_dead_server_opens_the_breaker_within_a_run() -> None:
@@ -280,12 +292,15 @@ def _env(url: str, database_url: str, **more: str) -> dict[str, str]:
 
 
 def test_the_cli_pings_syncs_and_refuses_missing_settings(
-    backend: str, engine_with_stores: Any, y2: tuple[StandinY2, str]
+    tmp_path: Path, y2: tuple[StandinY2, str]
 ) -> None:
-    if backend == "postgresql":
-        pytest.skip("the commands only delegate: the sync itself runs on both backends")
+    # The commands only delegate: the sync itself runs on both backends in test_cegid_sync.
+    database_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(database_url)
+    upgrade(engine)
+    add_stores(engine)
+    engine.dispose()
     _standin, url = y2
-    database_url = engine_with_stores.url.render_as_string(hide_password=False)
     missing = _amigo("sync", env={"AMIGO_DATABASE_URL": database_url})
     assert missing.returncode == 2
     assert "AMIGO_CEGID_BASE_URL, AMIGO_CEGID_DATABASE_ID" in missing.stderr
@@ -294,7 +309,7 @@ def test_the_cli_pings_syncs_and_refuses_missing_settings(
     assert ping.returncode == 0, ping.stderr
     assert "answered 'Hello AMIgo'; a search returned 1 customer(s)" in ping.stdout
 
-    wrong = _amigo("ping", env=_env(url, database_url, AMIGO_CEGID_PASSWORD="nope"))
+    wrong = _amigo("ping", env=_env(url, database_url, AMIGO_CEGID_PASSWORD=WRONG_PASSWORD))
     assert wrong.returncode == 2
     assert "Y2 refused the credentials (HTTP 401 on HelloWorld)" in wrong.stderr
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
-from amigo.connectors.cegid.soap import Y2Client
+from amigo.connectors.cegid.soap import CegidAuthError, CegidFaultError, Y2Client
 from amigo.connectors.cegid.sync import CONNECTOR, run_sync
 from amigo.connectors.models import BreakerState
 from amigo.connectors.resilience import PeerUnavailableError, RetryPolicy
@@ -25,11 +25,13 @@ from amigo.profiles.service import linked_profile
 from connectors.cegid_standin import (
     DATABASE,
     PASSWORD,
-    STORES,
     USER,
+    WRONG_PASSWORD,
     Faults,
     StandinY2,
     Y2Data,
+    add_stores,
+    local,
     running,
     seed_data,
 )
@@ -37,26 +39,13 @@ from connectors.cegid_standin import (
 START = date(2025, 3, 1)
 DAYS = 6
 UNTIL = START + timedelta(days=DAYS - 1)
-_COUNTRIES = {"PAR01": "FRA", "LON01": "GBR", "TYO01": "JPN"}
-_REGIONS = {"PAR01": "EUROPE", "LON01": "EUROPE", "TYO01": "ASIA"}
 
 
 @pytest.fixture
-def engine_with_stores(
-    fresh_database_url: str, open_engine: Callable[[str], Engine]
-) -> Engine:
+def engine_with_stores(fresh_database_url: str, open_engine: Callable[[str], Engine]) -> Engine:
     """Return an engine on a new database holding the stand-in's three stores."""
     engine = open_engine(fresh_database_url)
-    rows = [
-        {"StoreId": store, "StoreName": f"AMI {store}", "RegionId": _REGIONS[store],
-         "TimeZoneId": zone, "CountryId": _COUNTRIES[store]}
-        for store, zone in STORES.items()
-    ]  # fmt: skip
-    spec = export_file("cegid/stores.csv")
-    with unit_of_work(engine) as session:
-        connection = session.connection()
-        raw, prepared = prepare_payloads(connection, spec=spec, payloads=rows)
-        write_batch(connection, spec=spec, chunk=raw, prepared=prepared, stats=FileStats(spec.path))
+    add_stores(engine)
     return engine
 
 
@@ -217,7 +206,7 @@ def test_a_sync_killed_mid_way_resumes_from_its_checkpoint(
     y2 = StandinY2(data)
     url = serve(y2)
 
-    class Dies(Exception):
+    class KilledError(Exception):
         pass
 
     windows = 0
@@ -230,20 +219,25 @@ def test_a_sync_killed_mid_way_resumes_from_its_checkpoint(
             nonlocal windows
             windows += 1
             if windows == 2:
-                raise Dies
+                raise KilledError
 
-    with pytest.raises(Dies):
+    with pytest.raises(KilledError):
         sync(engine_with_stores, url, progress=Killer())
     with unit_of_work(engine_with_stores) as session:
         checkpoint = load_checkpoint(session=session, connector=CONNECTOR, stream="receipts")
-    assert checkpoint is not None and checkpoint["window"] == (START + timedelta(days=4)).isoformat()
+    assert checkpoint is not None
+    assert checkpoint["window"] == (START + timedelta(days=4)).isoformat()
     before = dict(y2.calls.operations)
 
     report = sync(engine_with_stores, url, since=None)
     assert report.first_day == START + timedelta(days=4)
     assert counts(engine_with_stores)["orders"] == 120
     # The resumed run read only the last window's documents.
-    last_window = sum(1 for d in data.documents.values() if d["Header"]["Date"].date() >= START + timedelta(days=4))
+    last_window = sum(
+        1
+        for d in data.documents.values()
+        if d["Header"]["Date"].date() >= START + timedelta(days=4)
+    )
     assert y2.calls.operations["GetByKey"] - before["GetByKey"] == last_window
 
 
@@ -261,19 +255,28 @@ def test_changed_customers_are_picked_up_and_unchanged_ones_write_nothing(
 
     buyer = sorted(named_customers(data))[0]
     silent = sorted(set(data.customers) - named_customers(data))[0]
-    later = datetime(2025, 3, 20, 12, 0)
+    later = local(2025, 3, 20, 12, 0)
     data.touch(buyer, later, Email="new.buyer@example.org")
     data.touch(silent, later, Email="new.silent@example.org")
     third = sync(engine_with_stores, url, reconcile=True)
-    assert third.files["cegid/customers.csv"].inserted + third.files["cegid/customers.csv"].updated == 2
+    assert (
+        third.files["cegid/customers.csv"].inserted + third.files["cegid/customers.csv"].updated
+        == 2
+    )
     with unit_of_work(engine_with_stores) as session:
-        for customer_id, email in ((buyer, "new.buyer@example.org"), (silent, "new.silent@example.org")):
+        for customer_id, email in (
+            (buyer, "new.buyer@example.org"),
+            (silent, "new.silent@example.org"),
+        ):
             profile = linked_profile(session.connection(), "cegid", customer_id)
             assert profile is not None
             golden = session.get(GoldenCustomer, profile.customer_id)
-            assert golden is not None and golden.email == email
-    # The reconciliation fetched only the silent customer (the buyer came with its receipt).
+            assert golden is not None
+            assert golden.email == email
+    # The reconciliation compared everyone and fetched only the silent customer (the buyer
+    # came with its receipts, whose customers each run fetches again).
     assert third.customers_checked == len(data.customers)
+    assert third.customers_fetched == len(named_customers(data)) + 1
 
 
 def test_bad_credentials_stop_with_a_clear_error_and_write_nothing(
@@ -283,11 +286,16 @@ def test_bad_credentials_stop_with_a_clear_error_and_write_nothing(
     y2 = StandinY2(data)
     url = serve(y2)
     before = counts(engine_with_stores)
-    with client_for(url, password="wrong") as client, pytest.raises(Exception) as raised:
-        run_sync(engine_with_stores, client=client, settings=settings_for(url), since=START, until=UNTIL)
+    with (
+        client_for(url, password=WRONG_PASSWORD) as client,
+        pytest.raises(CegidAuthError) as raised,
+    ):
+        run_sync(
+            engine_with_stores, client=client, settings=settings_for(url), since=START, until=UNTIL
+        )
     assert "refused the credentials" in str(raised.value)
     assert "AMIGO_CEGID_PASSWORD" in str(raised.value)
-    assert "wrong" not in str(raised.value)
+    assert WRONG_PASSWORD not in str(raised.value)
     assert y2.calls.unauthorized == 1  # not retried
     assert counts(engine_with_stores) == before
 
@@ -298,13 +306,21 @@ def test_a_dead_server_opens_the_breaker(engine_with_stores: Engine, serve: Any)
     url = serve(y2)
     for _ in range(5):
         with client_for(url, attempts=2) as client, pytest.raises(PeerUnavailableError):
-            run_sync(engine_with_stores, client=client, settings=settings_for(url), since=START, until=UNTIL)
+            run_sync(
+                engine_with_stores,
+                client=client,
+                settings=settings_for(url),
+                since=START,
+                until=UNTIL,
+            )
     with unit_of_work(engine_with_stores) as session:
         state = {s.stream: s for s in sync_states(session=session, connector=CONNECTOR)}["receipts"]
     assert state.breaker_state is BreakerState.OPEN
     calls = sum(y2.calls.faults.values())
     with client_for(url) as client, pytest.raises(PeerUnavailableError) as raised:
-        run_sync(engine_with_stores, client=client, settings=settings_for(url), since=START, until=UNTIL)
+        run_sync(
+            engine_with_stores, client=client, settings=settings_for(url), since=START, until=UNTIL
+        )
     assert "circuit breaker is open" in str(raised.value)
     assert sum(y2.calls.faults.values()) == calls  # refused without calling Y2
 
@@ -313,7 +329,9 @@ def test_a_client_fault_is_not_retried(engine_with_stores: Engine, serve: Any) -
     data = seed_data(customers=5, receipts=5, start=START, days=DAYS)
     y2 = StandinY2(data, Faults(client_fault_on="GetHeaderList"))
     url = serve(y2)
-    with client_for(url) as client, pytest.raises(Exception) as raised:
-        run_sync(engine_with_stores, client=client, settings=settings_for(url), since=START, until=UNTIL)
+    with client_for(url) as client, pytest.raises(CegidFaultError) as raised:
+        run_sync(
+            engine_with_stores, client=client, settings=settings_for(url), since=START, until=UNTIL
+        )
     assert "s:Client" in str(raised.value)
     assert y2.calls.operations["GetHeaderList"] == 1

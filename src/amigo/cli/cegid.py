@@ -98,7 +98,9 @@ def sync(
     ] = None,
     until: Annotated[
         datetime | None,
-        typer.Option("--until", formats=_DATE_FORMATS, help="Last day of receipts (default: today)."),
+        typer.Option(
+            "--until", formats=_DATE_FORMATS, help="Last day of receipts (default: today)."
+        ),
     ] = None,
     reconcile: Annotated[
         bool, typer.Option("--reconcile", help="Also compare every customer with Y2 now.")

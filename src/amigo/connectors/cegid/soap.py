@@ -52,6 +52,7 @@ CUSTOMER_SERVICE = "CustomerWcfService"
 SALE_DOCUMENT_SERVICE = "SaleDocumentService"
 # Y2's document types the sync reads: sales at the till, orders, returns.
 SYNCED_DOCUMENT_TYPES = ("Receipt", "CustomerOrder", "ReturnNotice")
+DEFAULT_POLICY = RetryPolicy()
 # Fault codes (their local part) that name the caller's input: never retried.
 _CLIENT_FAULTS = ("client", "sender", "deserializationfailed", "actionnotsupported")
 
@@ -88,7 +89,7 @@ def _retry_after(headers: httpx.Headers) -> float | None:
         return None
 
 
-class HttpxTransport(Transport):  # type: ignore[misc]  # zeep is untyped
+class HttpxTransport(Transport):
     """zeep's transport over an httpx client; WSDLs are read from disk only."""
 
     def __init__(self, client: httpx.Client) -> None:
@@ -118,7 +119,7 @@ class HttpxTransport(Transport):  # type: ignore[misc]  # zeep is untyped
                 code="cegid_unauthorized",
             )
         is_xml = "xml" in response.headers.get("Content-Type", "")
-        if status >= 500 and not is_xml or status == 429:
+        if (status >= 500 and not is_xml) or status == 429:
             raise TransientError(
                 f"Y2 {action} answered HTTP {status}", retry_after=_retry_after(response.headers)
             )
@@ -164,7 +165,7 @@ class Y2Client:
         username: str,
         password: str,
         timeout: float = 30.0,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = DEFAULT_POLICY,
         breaker: CircuitBreaker | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_retry: Callable[[TransientError, float], None] | None = None,
@@ -184,14 +185,19 @@ class Y2Client:
         transport = HttpxTransport(self._http)
         # strict=False: elements Y2 adds beyond the kept WSDL are skipped, not an error.
         settings = Settings(strict=False, xml_huge_tree=False)
-        self._customers = self._service(CUSTOMER_SERVICE, "ICustomerWcfService", transport, settings)
+        self._customers = self._service(
+            CUSTOMER_SERVICE, "ICustomerWcfService", transport, settings
+        )
         self._documents = self._service(
             SALE_DOCUMENT_SERVICE, "ISaleDocumentService", transport, settings
         )
 
     def _service(self, name: str, contract: str, transport: Transport, settings: Settings) -> Any:
-        client = Client(str(WSDL_DIR / f"{name}.wsdl"), transport=transport, settings=settings)
-        return client.create_service(
+        # zeep's functions carry no annotations.
+        client = Client(  # type: ignore[no-untyped-call]
+            str(WSDL_DIR / f"{name}.wsdl"), transport=transport, settings=settings
+        )
+        return client.create_service(  # type: ignore[no-untyped-call]
             f"{{{NAMESPACE}}}BasicHttpBinding_{contract}", f"{self.base_url}/{name}.svc"
         )
 
@@ -261,7 +267,8 @@ class Y2Client:
                 customerId=customer_id, clientContext=self._context
             ),
         )
-        return _plain(result)
+        customer: dict[str, Any] | None = _plain(result)
+        return customer
 
     def search_customers(
         self, *, max_results: int, creation_store_id: str | None = None
@@ -326,7 +333,7 @@ class Y2Client:
 def client_from_settings(
     settings: CegidSettings,
     *,
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy = DEFAULT_POLICY,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Y2Client:
     """Return a client on the configured Y2; name every missing AMIGO_CEGID_* setting."""
@@ -364,7 +371,7 @@ def client_from_settings(
 
 def _plain(value: Any) -> Any:
     """Return zeep's objects as dicts and lists."""
-    return serialize_object(value, target_cls=dict)
+    return serialize_object(value, target_cls=dict)  # type: ignore[no-untyped-call]
 
 
 def _items(array: Any, name: str) -> list[dict[str, Any]]:
