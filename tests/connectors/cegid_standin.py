@@ -244,6 +244,7 @@ class Faults:
     seed: int = 11
     kinds: tuple[str, ...] = ("http500", "http503", "server_fault", "slow", "drop")
     slow_seconds: float = 1.0
+    latency: float = 0.0  # seconds every answer takes (a WAN between AMIgo and Y2)
     down: bool = False  # every call: a dropped connection
     client_fault_on: str | None = None  # an operation answered with an s:Client fault
 
@@ -444,6 +445,8 @@ class _Handler(BaseHTTPRequestHandler):
         if service not in CONTRACTS:
             self._send(404, b"Not Found", "text/html")
             return
+        if y2.faults.latency:
+            time.sleep(y2.faults.latency)
         fault = y2.faults.draw()
         if fault is not None:
             y2.calls.faults[fault] = y2.calls.faults.get(fault, 0) + 1

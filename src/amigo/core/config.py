@@ -332,6 +332,13 @@ class CegidSettings(BaseSettings):
         description="Sale document headers asked per GetHeaderList page (its Pager.PageSize); "
         "each page is written in one transaction with its checkpoint.",
     )
+    concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="Calls to Y2 in flight at once while a page's documents and customers "
+        "are read (GetByKey, GetCustomerDetail): each call waits on the network.",
+    )
     window_days: int = Field(
         default=1, ge=1, le=31, description="Days of receipts asked per GetHeaderList window."
     )

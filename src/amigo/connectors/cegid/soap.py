@@ -20,6 +20,7 @@ put in a message.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -176,6 +177,7 @@ class Y2Client:
         self.breaker = breaker if breaker is not None else CircuitBreaker("Cegid Y2")
         self.sleep = sleep
         self.retries = 0
+        self._lock = threading.Lock()
         self._on_retry = on_retry
         self._http = httpx.Client(
             auth=httpx.BasicAuth(username, password),
@@ -239,7 +241,8 @@ class Y2Client:
                 ) from None
 
         def retried(error: TransientError, delay: float) -> None:
-            self.retries += 1
+            with self._lock:  # the sync calls from several threads
+                self.retries += 1
             log.info("Y2 %s: %s; trying again in %.1f s", what, error, delay)
             if self._on_retry is not None:
                 self._on_retry(error, delay)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -155,6 +156,12 @@ class _Sync:
         self.today = today
         self.report = SyncReport()
         self.fetched: set[str] = set()  # customers fetched by this run
+        # Calls wait on the network: a page's documents and customers are read a few at once.
+        self._pool = ThreadPoolExecutor(self.cegid.concurrency, thread_name_prefix="cegid")
+
+    def close(self) -> None:
+        """Stop the threads reading from Y2."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     # --- writing -------------------------------------------------------------------
 
@@ -202,41 +209,51 @@ class _Sync:
 
     # --- receipts --------------------------------------------------------------------
 
-    def _customer(self, page: _Page, customer_id: str) -> None:
-        if customer_id in self.fetched or customer_id in page.customers:
-            return
+    def _fetch_customer(self, customer_id: str) -> dict[str, str] | None:
+        """Return a customer's row, None when Y2 refuses it (gone, or unreadable)."""
         try:
             data = self.client.customer(customer_id)
         except CegidFaultError:
-            # Gone or unreadable in Y2: its receipts are kept raw, rejected as unknown_customer.
-            self.report.customers_missing += 1
-            return
-        if data is None:
-            self.report.customers_missing += 1
-            return
-        page.customers[customer_id] = translate.customer_row(data)
-        self.report.customers_fetched += 1
+            # Its receipts are kept raw, rejected as unknown_customer, until it is readable.
+            return None
+        return None if data is None else translate.customer_row(data)
+
+    def _customers(self, page: _Page, customer_ids: Iterable[str]) -> None:
+        """Fetch the customers not fetched yet by this run into the page, several at once."""
+        wanted = sorted(set(customer_ids) - self.fetched - set(page.customers))
+        for customer_id, row in zip(
+            wanted, self._pool.map(self._fetch_customer, wanted), strict=True
+        ):
+            if row is None:
+                self.report.customers_missing += 1
+            else:
+                page.customers[customer_id] = row
+                self.report.customers_fetched += 1
+        self.fetched.update(page.customers)
 
     def _page(self, begin: datetime, end: datetime, index: int) -> tuple[_Page, int]:
         """Read one page of headers, their documents and customers; return it and its size."""
         headers = self.client.header_page(
             begin=begin, end=end, page_index=index, page_size=self.cegid.page_size
         )
+        listed = [(header, document_key(header)) for header in headers]
+        keys = [key for _header, key in listed if key is not None]
+        documents = dict(zip(keys, self._pool.map(self.client.document, keys), strict=True))
         page = _Page()
-        for listed in headers:
-            key = document_key(listed)
+        named = []
+        for header_listed, key in listed:
             if key is None:
                 continue
-            document = self.client.document(key)
-            header = (document or {}).get("Header") or listed
+            document = documents[key]
+            header = (document or {}).get("Header") or header_listed
             customer_id = translate.text(header.get("CustomerId"))
             if customer_id:
-                self._customer(page, customer_id)
+                named.append(customer_id)
             page.receipts.append(translate.receipt_row(header))
             if document is not None:
                 page.lines.extend(translate.line_rows(header, document["Lines"]))
                 page.payments.extend(translate.payment_rows(header, document["Payments"]))
-        self.fetched.update(page.customers)
+        self._customers(page, named)
         self.report.pages += 1
         self.report.receipts += len(page.receipts)
         self.report.lines += len(page.lines)
@@ -324,9 +341,7 @@ class _Sync:
             following = stores[position + 1] if position + 1 < len(stores) else None
             for start in range(0, max(len(moved), 1), self.cegid.page_size):
                 page = _Page()
-                for customer_id in moved[start : start + self.cegid.page_size]:
-                    self._customer(page, customer_id)
-                self.fetched.update(page.customers)
+                self._customers(page, moved[start : start + self.cegid.page_size])
                 last_chunk = start + self.cegid.page_size >= len(moved)
                 if not last_chunk:
                     position_ = {"store": store}  # the store is read again: its rest is moved still
@@ -405,6 +420,7 @@ def run_sync(
 ) -> SyncReport:
     """Sync receipts (and their customers) window by window, then reconcile customers when due."""
     started = time.monotonic()
+    _restore_breaker(engine, client)
     sync = _Sync(
         engine,
         client=client,
@@ -418,7 +434,6 @@ def run_sync(
                 reset_checkpoint(session=session, connector=CONNECTOR, stream=stream, now=utcnow())
     streams = [RECEIPTS]
     stream = RECEIPTS
-    _restore_breaker(engine, client)
     try:
         sync.receipts(since=since, until=until)
         if sync.reconcile_due(reconcile):
@@ -461,6 +476,7 @@ def _restore_breaker(engine: Engine, client: Y2Client) -> None:
 
 
 def _close(sync: _Sync, started: float) -> SyncReport:
+    sync.close()
     sync.report.retries = sync.client.retries
     sync.report.breaker = sync.client.breaker.state.value
     sync.report.seconds = time.monotonic() - started
