@@ -246,17 +246,22 @@ class Faults:
     slow_seconds: float = 1.0
     latency: float = 0.0  # seconds every answer takes (a WAN between AMIgo and Y2)
     down: bool = False  # every call: a dropped connection
+    down_after: int | None = None  # calls answered before the server goes down
     client_fault_on: str | None = None  # an operation answered with an s:Client fault
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
+        self._served = 0
 
     def draw(self) -> str | None:
         """Return the fault to inject in this call, or None."""
         if self.down:
             return "drop"
         with self._lock:
+            self._served += 1
+            if self.down_after is not None and self._served > self.down_after:
+                return "drop"
             if self.rate and self._rng.random() < self.rate:
                 return self._rng.choice(self.kinds)
         return None

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
+from amigo.cli.main import app
 from amigo.connectors.cegid import mapping, translate
 from amigo.connectors.cegid.soap import (
     CegidAuthError,
@@ -22,7 +23,7 @@ from amigo.connectors.cegid.soap import (
     client_from_settings,
 )
 from amigo.connectors.resilience import PeerUnavailableError, RetryPolicy
-from amigo.core.config import CegidSettings
+from amigo.core.config import CegidSettings, get_settings
 from amigo.core.db import make_engine
 from amigo.core.errors import InvalidInputError
 from amigo.core.migrate import upgrade
@@ -267,16 +268,16 @@ def test_missing_settings_are_named() -> None:
 # --- the CLI ---------------------------------------------------------------------------
 
 
-def _amigo(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("AMIGO_CEGID_")}
-    return subprocess.run(
-        [sys.executable, "-m", "amigo.cli", "connectors", "cegid", *args],
-        env={**clean, "COLUMNS": "200", **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+def _amigo(*args: str, env: dict[str, str]) -> Result:
+    """Run `amigo connectors cegid ...` in this process with these settings."""
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("AMIGO_CEGID_")}
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(
+            app, ["connectors", "cegid", *args], env={**unset, "COLUMNS": "200", **env}
+        )
+    finally:
+        get_settings.cache_clear()
 
 
 def _env(url: str, database_url: str, **more: str) -> dict[str, str]:
@@ -302,22 +303,22 @@ def test_the_cli_pings_syncs_and_refuses_missing_settings(
     engine.dispose()
     _standin, url = y2
     missing = _amigo("sync", env={"AMIGO_DATABASE_URL": database_url})
-    assert missing.returncode == 2
+    assert missing.exit_code == 2
     assert "AMIGO_CEGID_BASE_URL, AMIGO_CEGID_DATABASE_ID" in missing.stderr
 
     ping = _amigo("ping", env=_env(url, database_url))
-    assert ping.returncode == 0, ping.stderr
+    assert ping.exit_code == 0, ping.output
     assert "answered 'Hello AMIgo'; a search returned 1 customer(s)" in ping.stdout
 
     wrong = _amigo("ping", env=_env(url, database_url, AMIGO_CEGID_PASSWORD=WRONG_PASSWORD))
-    assert wrong.returncode == 2
+    assert wrong.exit_code == 2
     assert "Y2 refused the credentials (HTTP 401 on HelloWorld)" in wrong.stderr
 
     synced = _amigo(
         "sync", "--since", str(START), "--until", str(UNTIL), "--reconcile",
         env=_env(url, database_url),
     )  # fmt: skip
-    assert synced.returncode == 0, synced.stderr
+    assert synced.exit_code == 0, synced.output
     assert "receipts 20" in synced.stdout
     assert "reconciliation: 12 customers compared" in synced.stdout
     assert "retries 0, breaker closed" in synced.stdout

@@ -241,6 +241,29 @@ def test_a_sync_killed_mid_way_resumes_from_its_checkpoint(
     assert y2.calls.operations["GetByKey"] - before["GetByKey"] == last_window
 
 
+def test_a_sync_cut_off_mid_page_resumes_at_that_page(
+    engine_with_stores: Engine, serve: Any
+) -> None:
+    data = seed_data(customers=50, receipts=120, start=START, days=DAYS)
+    y2 = StandinY2(data, Faults(down_after=60))
+    url = serve(y2)
+    with pytest.raises(PeerUnavailableError):
+        sync(engine_with_stores, url)
+    with unit_of_work(engine_with_stores) as session:
+        checkpoint = load_checkpoint(session=session, connector=CONNECTOR, stream="receipts")
+    assert checkpoint is not None
+    assert checkpoint["page"] > 1  # pages of the first window were committed, not the cut one
+    written = counts(engine_with_stores)["orders"]
+    assert 0 < written < 120
+
+    y2.faults.down_after = None
+    before = y2.calls.operations.get("GetByKey", 0)
+    report = sync(engine_with_stores, url, since=None)
+    assert counts(engine_with_stores)["orders"] == 120
+    assert report.receipts == 120 - written  # nothing committed was read again
+    assert y2.calls.operations["GetByKey"] - before == 120 - written
+
+
 def test_changed_customers_are_picked_up_and_unchanged_ones_write_nothing(
     engine_with_stores: Engine, serve: Any
 ) -> None:
