@@ -108,9 +108,9 @@ class HttpxTransport(Transport):
         try:
             response = self.client.post(address, content=message, headers=headers)
         except httpx.TimeoutException as error:
-            raise TransientError(f"Y2 {action} timed out ({type(error).__name__})") from error
+            raise TransientError(f"timed out ({type(error).__name__})") from error
         except httpx.TransportError as error:
-            raise TransientError(f"Y2 {action}: {type(error).__name__}: {error}") from error
+            raise TransientError(f"{type(error).__name__}: {error}") from error
         status = response.status_code
         if status in (401, 403):
             raise CegidAuthError(
@@ -121,9 +121,7 @@ class HttpxTransport(Transport):
             )
         is_xml = "xml" in response.headers.get("Content-Type", "")
         if (status >= 500 and not is_xml) or status == 429:
-            raise TransientError(
-                f"Y2 {action} answered HTTP {status}", retry_after=_retry_after(response.headers)
-            )
+            raise TransientError(f"HTTP {status}", retry_after=_retry_after(response.headers))
         if status >= 400 and not is_xml:
             raise CegidFaultError(
                 f"Y2 {action} answered HTTP {status} at {address}: check AMIGO_CEGID_BASE_URL",
@@ -227,14 +225,12 @@ class Y2Client:
                         f"Y2 refused {what} ({fault.code}): {fault.message}",
                         code="cegid_client_fault",
                     ) from None
-                raise TransientError(f"Y2 failed {what} ({fault.code}): {fault.message}") from None
+                raise TransientError(f"fault {fault.code}: {fault.message}") from None
             except (XMLSyntaxError, XMLParseError) as error:
-                raise TransientError(f"Y2 answered {what} with unreadable XML: {error}") from None
+                raise TransientError(f"unreadable XML: {error}") from None
             except ZeepTransportError as error:
                 if error.status_code >= 500 or error.status_code == 0:
-                    raise TransientError(
-                        f"Y2 {what}: HTTP {error.status_code}: {error.message}"
-                    ) from None
+                    raise TransientError(f"HTTP {error.status_code}: {error.message}") from None
                 raise CegidFaultError(
                     f"Y2 {what}: HTTP {error.status_code}: {error.message}",
                     code="cegid_http_error",
