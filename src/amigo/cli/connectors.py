@@ -11,7 +11,7 @@ from types import FrameType
 import typer
 from rich.table import Table
 
-from amigo.cli import connector_status
+from amigo.cli import cegid_push, connector_status
 from amigo.cli.cegid import cegid_app
 from amigo.cli.common import console, get_engine, user_errors
 from amigo.connectors.shopify.models import DeliveryStatus
@@ -29,6 +29,10 @@ shopify_app = typer.Typer(
 )
 app.add_typer(shopify_app, name="shopify")
 app.add_typer(cegid_app, name="cegid")
+cegid_app.command("push")(cegid_push.push)
+cegid_app.command("replay-dead-letter")(cegid_push.replay_dead_letter_command)
+cegid_app.command("export-enrichment")(cegid_push.export_enrichment_command)
+cegid_app.command("follow")(cegid_push.follow)
 app.command("status")(connector_status.status)
 app.command("dead-letters")(connector_status.dead_letters)
 
