@@ -8,6 +8,10 @@ sync's own path: GetCustomerDetail, translated to a customers.csv row, through
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -625,3 +629,52 @@ def test_the_import_file_loads_back_through_the_y2_mapping_without_rejects(
         assert result.facts.preferred_store_id == "PAR01"
     written_back = _write(session, "cegid/customers.csv", merged)
     assert written_back.rejects == []
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+def _amigo(*args: str, database_url: str, y2_url: str | None) -> subprocess.CompletedProcess[str]:
+    y2_env = {
+        "AMIGO_CEGID_BASE_URL": y2_url or "",
+        "AMIGO_CEGID_DATABASE_ID": DATABASE,
+        "AMIGO_CEGID_USERNAME": USER,
+        "AMIGO_CEGID_PASSWORD": PASSWORD,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "amigo.cli", "connectors", "cegid", *args],
+        env={
+            **os.environ,
+            **(y2_env if y2_url else {}),
+            "AMIGO_DATABASE_URL": database_url,
+            "COLUMNS": "200",
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_push_sends_what_changed_then_nothing_and_says_so(
+    fresh_database_url: str, open_engine: Callable[[str], Engine], y2: Y2
+) -> None:
+    with unit_of_work(open_engine(fresh_database_url)) as session:
+        seed_reference(session)
+        inbound(session, y2, "PAR01000001", "PAR01000002")
+        withdraw_email(session, profile_of(session, "PAR01000002"), utcnow())
+
+    unconfigured = _amigo("push", database_url=fresh_database_url, y2_url=None)
+    first = _amigo("push", database_url=fresh_database_url, y2_url=y2.url)
+    second = _amigo("push", database_url=fresh_database_url, y2_url=y2.url)
+
+    assert unconfigured.returncode == 2
+    assert unconfigured.stderr.startswith("error: Y2's services are not configured: set ")
+    assert first.returncode == 0, first.stderr
+    assert "pushing every profile with a Y2 customer" in first.stdout
+    assert re.search(r"updated \(UpdateCustomer\)\s+│ 2 ", first.stdout)
+    assert "fields: 11 held, 3 send" in first.stdout
+    assert [data.get("OptinEmail") for _id, data in y2.standin.updates] == [None, "DoNotUse"]
+    assert second.returncode == 0, second.stderr
+    assert "pushing the profiles changed since " in second.stdout
+    assert re.search(r"considered\s+│ 0 ", second.stdout)

@@ -4,9 +4,10 @@ For sites whose Y2 imports files rather than taking UpdateCustomer calls. One
 row per Y2 customer that has at least one field to change, by the same
 per-field decisions as the push (``outbound.plan_profile``); the columns are
 customers.csv's (``docs/formats.md``), so that the file Y2 imports is the file
-AMIgo's own mapping reads. A field the push would not send carries the value
-Y2 holds (a full-row import then changes nothing there), or stays empty when
-Y2 holds none. Written as Y2 writes its exports: ``;``-delimited, UTF-8 with
+AMIgo's own mapping reads. Every column carries the value Y2 should hold
+after the import: AMIgo's where it is sent or Y2 has it already, Y2's own
+where Y2's newer change wins or AMIgo has none (a full-row import then
+changes nothing there); empty only where neither has a value. Written as Y2 writes its exports: ``;``-delimited, UTF-8 with
 a BOM, CRLF line ends, under a temporary name renamed once complete, so a
 watcher never picks up half a file.
 
@@ -36,8 +37,8 @@ from amigo.core.errors import InvalidInputError
 from amigo.ingest.service import applied_payloads
 
 KEY_COLUMN = "CustomerId"
-# What a Y2 field keeps in a full-row import when AMIgo does not change it.
-_KEEP = frozenset(set(Outcome) - {Outcome.SEND})
+# Where the row carries AMIgo's value: to send, or Y2 holds it (or was sent it) already.
+_AMIGOS = frozenset({Outcome.SEND, Outcome.HELD, Outcome.ECHO, Outcome.AWAITING})
 
 
 @dataclass(frozen=True)
@@ -82,16 +83,16 @@ def export_enrichment(
             entity="customer",
             source_ids=[str(card.customer_ref) for card in cards],
         )
+        plan_values = {column: w.value for column, w in plan.wanted.items()}
         for card in cards:
             ref = str(card.customer_ref)
             row = {KEY_COLUMN: ref}
             for column in columns[1:]:
-                if column in card.send:
-                    row[column] = card.send[column].value
-                elif card.outcomes.get(column) in _KEEP:
+                outcome = card.outcomes.get(column)
+                if outcome in _AMIGOS:
+                    row[column] = plan_values[column]
+                else:  # Y2's newer value, a consent AskCustomer would not replace, or no value
                     row[column] = str(held.get(ref, {}).get(column) or "")
-                else:
-                    row[column] = ""
             rows.append(row)
     path = out_dir / file_name(now)
     temporary = out_dir / f".{path.name}.part"

@@ -284,6 +284,7 @@ class ProfilePlan:
     customer_id: int
     external_id: str
     cards: list[CardPlan]
+    wanted: dict[str, Wanted] = field(default_factory=dict)
     identity: dict[str, Any] = field(default_factory=dict)  # AddNewCustomer only
 
 
@@ -326,7 +327,7 @@ def plan_profile(
         session=session, customer=customer, slot=settings.outbound_golden_id_slot
     )
     links = _cards(session, customer.id)
-    plan = ProfilePlan(customer.id, customer.external_id, [])
+    plan = ProfilePlan(customer.id, customer.external_id, [], wanted)
     if not links:
         if not settings.outbound_create or STORE_COLUMN not in wanted:
             return None
