@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import random
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,20 +27,50 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no stubs
+from sqlalchemy import Engine
 
-import amigo.connectors.cegid.soap as soap
+from amigo.connectors.cegid import soap
+from amigo.core.db import unit_of_work
+from amigo.ingest.service import FileStats, export_file, prepare_payloads, write_batch
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 NS = soap.NAMESPACE
 XS = "http://www.w3.org/2001/XMLSchema"
-CONTRACTS = {"CustomerWcfService": "ICustomerWcfService", "SaleDocumentService": "ISaleDocumentService"}
+CONTRACTS = {
+    "CustomerWcfService": "ICustomerWcfService",
+    "SaleDocumentService": "ISaleDocumentService",
+}
 USER = "DB01\\amigo"
 PASSWORD = "s3cret-Y2"  # noqa: S105 - the stand-in's own test credential
+WRONG_PASSWORD = "not-the-password"  # noqa: S105 - refused on purpose
 DATABASE = "DB01"
 STORES = {"PAR01": "Europe/Paris", "LON01": "Europe/London", "TYO01": "Asia/Tokyo"}
 _OPTINS = ("AskCustomer", "BrandOnly", "ForPartners", "DoNotUse")
 _TIERS = ("STANDARD", "PREMIUM", "VIP")
+
+
+def local(*parts: int) -> datetime:
+    """Return a store-local wall-clock time, as Y2 keeps them (no offset)."""
+    return datetime(*parts)  # type: ignore[arg-type]  # noqa: DTZ001 - Y2's times are naive
+
+
+_COUNTRIES = {"PAR01": "FRA", "LON01": "GBR", "TYO01": "JPN"}
+_REGIONS = {"PAR01": "EUROPE", "LON01": "EUROPE", "TYO01": "ASIA"}
+
+
+def add_stores(engine: Engine) -> None:
+    """Load the stand-in's stores into AMIgo, as stores.csv rows through the load's path."""
+    rows = [
+        {"StoreId": store, "StoreName": f"AMI {store}", "RegionId": _REGIONS[store],
+         "TimeZoneId": zone, "CountryId": _COUNTRIES[store]}
+        for store, zone in STORES.items()
+    ]  # fmt: skip
+    spec = export_file("cegid/stores.csv")
+    with unit_of_work(engine) as session:
+        connection = session.connection()
+        raw, prepared = prepare_payloads(connection, spec=spec, payloads=rows)
+        write_batch(connection, spec=spec, chunk=raw, prepared=prepared, stats=FileStats(spec.path))
 
 
 # --- the kept WSDLs' element order --------------------------------------------------
@@ -122,9 +153,7 @@ class Y2Data:
         customer["LastModificationDate"] = at
 
 
-def seed_data(
-    *, customers: int, receipts: int, start: date, days: int, seed: int = 7
-) -> Y2Data:
+def seed_data(*, customers: int, receipts: int, start: date, days: int, seed: int = 7) -> Y2Data:
     """Return a reproducible data set: customers of three stores and their receipts."""
     rng = random.Random(seed)
     data = Y2Data()
@@ -132,7 +161,9 @@ def seed_data(
     for n in range(customers):
         store = stores[n % len(stores)]
         customer_id = f"{store}{n:06d}"
-        created = datetime.combine(start, datetime.min.time()) - timedelta(days=rng.randint(30, 900))
+        created = datetime.combine(start, datetime.min.time()) - timedelta(
+            days=rng.randint(30, 900)
+        )
         data.customers[customer_id] = {
             "AddressData": {
                 "AddressLine1": f"{rng.randint(1, 99)} rue des Lilas",
@@ -171,16 +202,20 @@ def seed_data(
         when = datetime.combine(start + timedelta(days=rng.randrange(days)), datetime.min.time())
         when += timedelta(hours=rng.randint(9, 19), minutes=rng.randint(0, 59))
         sign = -1 if kind == "ReturnNotice" else 1
-        lines = []
+        lines: list[dict[str, Any]] = []
         for rank in range(1, rng.randint(1, 3) + 1):
             price = Decimal(rng.choice(["49.90", "129.90", "290.00", "35.50"]))
-            net = price if rng.random() < 0.8 else (price * Decimal("0.9")).quantize(Decimal("0.01"))
+            net = (
+                price if rng.random() < 0.8 else (price * Decimal("0.9")).quantize(Decimal("0.01"))
+            )
             lines.append({
                 "ItemCode": f"SKU{rng.randint(1, 400):05d}", "Label": "Pull col rond",
                 "Quantity": Decimal(sign * rng.randint(1, 2)), "Rank": rank,
                 "TaxIncludedNetUnitPrice": net, "TaxIncludedUnitPrice": price,
             })  # fmt: skip
-        total = sum((line["TaxIncludedNetUnitPrice"] * line["Quantity"] for line in lines), Decimal(0))
+        total = sum(
+            (line["TaxIncludedNetUnitPrice"] * line["Quantity"] for line in lines), Decimal(0)
+        )
         payments = [{"Amount": total, "Code": rng.choice(["CB", "ESP", "AMEX"]), "Currency": "EUR",
                      "DueDate": when, "IsReceivedPayment": True, "Label": "Carte"}]  # fmt: skip
         customer = rng.choice(ids) if ids and rng.random() < 0.85 else None
@@ -210,6 +245,7 @@ class Faults:
     seed: int = 11
     kinds: tuple[str, ...] = ("http500", "http503", "server_fault", "slow", "drop")
     slow_seconds: float = 1.0
+    latency: float = 0.0  # seconds every answer takes (a WAN between AMIgo and Y2)
     down: bool = False  # every call: a dropped connection
     client_fault_on: str | None = None  # an operation answered with an s:Client fault
 
@@ -255,7 +291,7 @@ def fault_envelope(code: str, message: str) -> bytes:
     return _envelope(fault)
 
 
-class ClientFault(Exception):
+class ClientFaultError(Exception):
     """A request the stand-in refuses as bad input (s:Client)."""
 
 
@@ -281,37 +317,43 @@ class StandinY2:
 
     # -- operations
     def answer(self, service: str, operation: str, request: etree._Element) -> bytes:
-        """Return the response envelope of an operation, or raise ClientFault."""
+        """Return the response envelope of an operation, or raise ClientFaultError."""
         context = _child(request, "clientContext")
         if _text(context, "DatabaseId") != DATABASE:
-            raise ClientFault(f"La base '{_text(context, 'DatabaseId')}' est inconnue.")
+            raise ClientFaultError(f"La base '{_text(context, 'DatabaseId')}' est inconnue.")
         handler = getattr(self, f"_{service}_{operation}", None)
         if handler is None:
-            raise ClientFault(f"L'opération {operation} n'est pas prise en charge.")
+            raise ClientFaultError(f"L'opération {operation} n'est pas prise en charge.")
         type_name, value = handler(request)
         response = etree.Element(f"{{{NS}}}{operation}Response", nsmap={None: NS})
         if type_name is not None:
             _append(response, f"{operation}Result", type_name, value)
         return _envelope(response)
 
-    def _CustomerWcfService_HelloWorld(self, request: etree._Element) -> tuple[str, Any]:
+    def _CustomerWcfService_HelloWorld(  # noqa: N802 - named after the operation
+        self, request: etree._Element
+    ) -> tuple[str, Any]:
         return "string", f"Hello {_text(request, 'text') or ''}"
 
-    def _CustomerWcfService_GetCustomerDetail(self, request: etree._Element) -> tuple[str, Any]:
+    def _CustomerWcfService_GetCustomerDetail(  # noqa: N802 - named after the operation
+        self, request: etree._Element
+    ) -> tuple[str, Any]:
         customer_id = _text(request, "customerId")
         if not customer_id:
-            raise ClientFault("Le code client est obligatoire.")
+            raise ClientFaultError("Le code client est obligatoire.")
         with self.lock:
             customer = self.data.customers.get(customer_id)
             if customer is None:
-                raise ClientFault(f"Le client {customer_id} n'existe pas.")
+                raise ClientFaultError(f"Le client {customer_id} n'existe pas.")
             return "CustomerQueryData", dict(customer)
 
-    def _CustomerWcfService_SearchCustomerIds(self, request: etree._Element) -> tuple[str, Any]:
+    def _CustomerWcfService_SearchCustomerIds(  # noqa: N802 - named after the operation
+        self, request: etree._Element
+    ) -> tuple[str, Any]:
         search = _child(request, "searchData")
         limit = _text(search, "MaxNumberOfCustomers")
         if limit is None or int(limit) <= 0:
-            raise ClientFault("MaxNumberOfCustomers doit être positif.")
+            raise ClientFaultError("MaxNumberOfCustomers doit être positif.")
         store = _text(search, "CreationStoreId")
         with self.lock:
             found = [
@@ -321,19 +363,25 @@ class StandinY2:
             ]
         return "ArrayOfCustomerQueryData", found[: int(limit)]
 
-    def _SaleDocumentService_HelloWorld(self, request: etree._Element) -> tuple[str, Any]:
+    def _SaleDocumentService_HelloWorld(  # noqa: N802 - named after the operation
+        self, request: etree._Element
+    ) -> tuple[str, Any]:
         return self._CustomerWcfService_HelloWorld(request)
 
-    def _SaleDocumentService_GetHeaderList(self, request: etree._Element) -> tuple[str, Any]:
+    def _SaleDocumentService_GetHeaderList(  # noqa: N802 - named after the operation
+        self, request: etree._Element
+    ) -> tuple[str, Any]:
         search = _child(request, "searchRequest")
         begin, end = _text(search, "BeginDate"), _text(search, "EndDate")
         pager = _child(search, "Pager")
         if begin is None or end is None or pager is None:
-            raise ClientFault("BeginDate, EndDate et Pager sont obligatoires.")
+            raise ClientFaultError("BeginDate, EndDate et Pager sont obligatoires.")
         first, last = datetime.fromisoformat(begin), datetime.fromisoformat(end)
         index, size = int(_text(pager, "PageIndex") or 0), int(_text(pager, "PageSize") or 0)
         if index < 1 or not 1 <= size <= 1000:
-            raise ClientFault("Pager invalide : PageIndex à partir de 1, PageSize de 1 à 1000.")
+            raise ClientFaultError(
+                "Pager invalide : PageIndex à partir de 1, PageSize de 1 à 1000."
+            )
         types_node = _child(search, "DocumentTypes")
         types = {n.text for n in types_node} if types_node is not None else None
         with self.lock:
@@ -349,15 +397,17 @@ class StandinY2:
         page = headers[(index - 1) * size : index * size]
         return "GetHeaderList_Reply", {"Headers": page}
 
-    def _SaleDocumentService_GetByKey(self, request: etree._Element) -> tuple[str, Any]:
+    def _SaleDocumentService_GetByKey(  # noqa: N802 - named after the operation
+        self, request: etree._Element
+    ) -> tuple[str, Any]:
         key = _child(_child(request, "searchRequest"), "Key")
         stump, number = _text(key, "Stump"), _text(key, "Number")
         if not stump or not number:
-            raise ClientFault("La clé du document est incomplète.")
+            raise ClientFaultError("La clé du document est incomplète.")
         with self.lock:
             document = self.data.documents.get((stump, int(number)))
         if document is None:
-            raise ClientFault(f"Le document {stump}-{number} n'existe pas.")
+            raise ClientFaultError(f"Le document {stump}-{number} n'existe pas.")
         return "Get_Reply", document
 
 
@@ -456,7 +506,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def setup(self) -> None:
+        """Send each answer at once (no Nagle delay between headers and body), as IIS does."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet."""
 
     def _send(self, status: int, body: bytes, content_type: str, **headers: str) -> None:
@@ -471,7 +526,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault(self, code: str, message: str) -> None:
         self._send(500, fault_envelope(code, message), "text/xml; charset=utf-8")
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:  # noqa: PLR0911 - http.server's name; one return per outcome
         """Answer one SOAP call."""
         y2 = self.server.y2
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -484,6 +539,8 @@ class _Handler(BaseHTTPRequestHandler):
         if service not in CONTRACTS:
             self._send(404, b"Not Found", "text/html")
             return
+        if y2.faults.latency:
+            time.sleep(y2.faults.latency)
         fault = y2.faults.draw()
         if fault is not None:
             y2.calls.faults[fault] = y2.calls.faults.get(fault, 0) + 1
@@ -503,7 +560,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(y2.faults.slow_seconds)  # "slow": then answer normally
         try:
             request = etree.fromstring(body, parser=etree.XMLParser(resolve_entities=False))
-            operation_node = request.find(f"{{{SOAP_ENV}}}Body")[0]  # type: ignore[index]
+            operation_node = request.find(f"{{{SOAP_ENV}}}Body")[0]
         except (etree.XMLSyntaxError, IndexError, TypeError):
             self._fault("s:Client", "Le message n'est pas une enveloppe SOAP 1.1.")
             return
@@ -524,7 +581,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             answer = y2.answer(service, operation, operation_node)
-        except ClientFault as refused:
+        except ClientFaultError as refused:
             self._fault("s:Client", str(refused))
             return
         self._send(200, answer, "text/xml; charset=utf-8")
@@ -540,7 +597,9 @@ def running(y2: StandinY2) -> Iterator[str]:
     """Serve the stand-in on 127.0.0.1 in a thread; yield its base URL."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.y2 = y2
-    thread = threading.Thread(target=server.serve_forever, name="y2-standin", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="y2-standin", daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/Y2"

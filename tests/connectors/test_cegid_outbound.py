@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -39,12 +40,13 @@ from amigo.connectors.cegid.outbound import (
     run_push,
 )
 from amigo.connectors.cegid.soap import Y2Client
+from amigo.connectors.cegid.sync import run_sync
 from amigo.connectors.models import DeadLetterStatus
 from amigo.connectors.resilience import CircuitBreaker, RetryPolicy
 from amigo.connectors.state import list_dead_letters, load_checkpoint, sync_states
 from amigo.consent.service import current_consents, record_consent
 from amigo.core.clock import utcnow
-from amigo.core.config import CegidSettings
+from amigo.core.config import CegidSettings, Settings
 from amigo.core.db import unit_of_work
 from amigo.core.errors import ConflictError
 from amigo.events.models import OutboxEvent
@@ -669,7 +671,7 @@ def test_push_sends_what_changed_then_nothing_and_says_so(
     second = _amigo("push", database_url=fresh_database_url, y2_url=y2.url)
 
     assert unconfigured.returncode == 2
-    assert unconfigured.stderr.startswith("error: Y2's services are not configured: set ")
+    assert unconfigured.stderr.startswith("error: Cegid Y2's web services are not configured: set ")
     assert first.returncode == 0, first.stderr
     assert "pushing every profile with a Y2 customer" in first.stdout
     assert re.search(r"updated \(UpdateCustomer\)\s+│ 2 ", first.stdout)
@@ -678,3 +680,33 @@ def test_push_sends_what_changed_then_nothing_and_says_so(
     assert second.returncode == 0, second.stderr
     assert "pushing the profiles changed since " in second.stdout
     assert re.search(r"considered\s+│ 0 ", second.stdout)
+
+
+def test_the_real_sync_brings_the_push_back_and_the_next_push_sends_nothing(
+    committed: Engine, y2: Y2
+) -> None:
+    settings = Settings(
+        cegid=CegidSettings(
+            base_url=y2.url,
+            database_id=DATABASE,
+            username=USER,
+            password=SecretStr(PASSWORD),
+            reconcile_hours=0,
+        )
+    )
+    today = utcnow().date()
+    with unit_of_work(committed) as session:
+        seed_reference(session)
+    run_sync(committed, client=y2.client, settings=settings, since=today, reconcile=True)
+    with unit_of_work(committed) as session:
+        withdraw_email(session, profile_of(session, "PAR01000003"), utcnow())
+
+    pushed = run_push(committed, client=y2.client, settings=SETTINGS, since=None)
+    run_sync(committed, client=y2.client, settings=settings, since=today, reconcile=True)
+    echoed = run_push(committed, client=y2.client, settings=SETTINGS, since=None)
+
+    assert (pushed.considered, pushed.updated) == (4, 4)  # golden ids, and the withdrawal
+    assert len(y2.standin.updates) == 4
+    assert (echoed.considered, echoed.updated, echoed.unchanged, echoed.echoes) == (4, 0, 4, 1)
+    assert echoed.fields[Outcome.ECHO] == 1
+    assert y2.customer("PAR01000003")["OptinEmail"] == "DoNotUse"

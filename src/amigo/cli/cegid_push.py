@@ -19,9 +19,9 @@ from amigo.connectors.cegid.outbound import (
     replay_dead_letter,
     run_push,
 )
-from amigo.connectors.cegid.soap import Y2Client
+from amigo.connectors.cegid.soap import client_from_settings
 from amigo.core.clock import utcnow
-from amigo.core.config import CegidSettings, get_settings
+from amigo.core.config import get_settings
 from amigo.core.db import unit_of_work
 from amigo.core.errors import InvalidInputError
 
@@ -36,28 +36,6 @@ def _date(value: str | None) -> datetime | None:
             f"--since {value!r} is not a date: use 2026-12-01 or 2026-12-01T08:00:00+01:00"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def client_from_settings(settings: CegidSettings) -> Y2Client:
-    """Return a Y2 client on the configured services, or refuse with what to set."""
-    missing = [
-        name
-        for name, value in (
-            ("AMIGO_CEGID_BASE_URL", settings.base_url),
-            ("AMIGO_CEGID_DATABASE_ID", settings.database_id),
-            ("AMIGO_CEGID_USERNAME", settings.username),
-            ("AMIGO_CEGID_PASSWORD", settings.password),
-        )
-        if not value
-    ]
-    if missing or settings.password is None:
-        raise InvalidInputError(f"Y2's services are not configured: set {', '.join(missing)}")
-    return Y2Client(
-        base_url=str(settings.base_url),
-        database_id=str(settings.database_id),
-        username=str(settings.username),
-        password=settings.password.get_secret_value(),
-    )
 
 
 def _summary_table(summary: PushSummary, *, dry_run: bool) -> Table:

@@ -322,6 +322,50 @@ class CegidSettings(BaseSettings):
         default=None, description="HTTP Basic user, as DOMAIN\\user (cloud: <DatabaseId>\\user)."
     )
     password: SecretStr | None = Field(default=None, description="HTTP Basic password.")
+    timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Seconds one call to Y2 may take before it is retried."
+    )
+    page_size: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Sale document headers asked per GetHeaderList page (its Pager.PageSize); "
+        "each page is written in one transaction with its checkpoint.",
+    )
+    concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="Calls to Y2 in flight at once while a page's documents and customers "
+        "are read (GetByKey, GetCustomerDetail): each call waits on the network.",
+    )
+    window_days: int = Field(
+        default=1, ge=1, le=31, description="Days of receipts asked per GetHeaderList window."
+    )
+    overlap_days: int = Field(
+        default=2,
+        ge=0,
+        le=60,
+        description="Days before the last synced day that each run reads again, to catch "
+        "receipts of tills that synced late (re-read receipts are unchanged, a no-op).",
+    )
+    initial_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days of receipts the first run reads when no --since is given.",
+    )
+    reconcile_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="Hours between reconciliation passes over every customer "
+        "(SearchCustomerIds per creation store); 0: only on `sync --reconcile`.",
+    )
+    search_max: int = Field(
+        default=10_000,
+        ge=1,
+        description="MaxNumberOfCustomers of one SearchCustomerIds (one creation store); "
+        "a store that reaches it is reported as truncated.",
+    )
 
     # -- drop folder of Y2 exports (connectors/cegid/dropfolder.py) --
     drop_folder: Path | None = Field(

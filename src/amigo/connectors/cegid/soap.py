@@ -20,6 +20,7 @@ put in a message.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,7 +41,8 @@ from amigo.connectors.resilience import (
     TransientError,
     call_with_retries,
 )
-from amigo.core.errors import AmigoError
+from amigo.core.config import CegidSettings
+from amigo.core.errors import AmigoError, InvalidInputError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,6 +53,7 @@ CUSTOMER_SERVICE = "CustomerWcfService"
 SALE_DOCUMENT_SERVICE = "SaleDocumentService"
 # Y2's document types the sync reads: sales at the till, orders, returns.
 SYNCED_DOCUMENT_TYPES = ("Receipt", "CustomerOrder", "ReturnNotice")
+DEFAULT_POLICY = RetryPolicy()
 # Fault codes (their local part) that name the caller's input: never retried.
 _CLIENT_FAULTS = ("client", "sender", "deserializationfailed", "actionnotsupported")
 
@@ -87,7 +90,7 @@ def _retry_after(headers: httpx.Headers) -> float | None:
         return None
 
 
-class HttpxTransport(Transport):  # type: ignore[misc]  # zeep is untyped
+class HttpxTransport(Transport):
     """zeep's transport over an httpx client; WSDLs are read from disk only."""
 
     def __init__(self, client: httpx.Client) -> None:
@@ -117,7 +120,7 @@ class HttpxTransport(Transport):  # type: ignore[misc]  # zeep is untyped
                 code="cegid_unauthorized",
             )
         is_xml = "xml" in response.headers.get("Content-Type", "")
-        if status >= 500 and not is_xml or status == 429:
+        if (status >= 500 and not is_xml) or status == 429:
             raise TransientError(
                 f"Y2 {action} answered HTTP {status}", retry_after=_retry_after(response.headers)
             )
@@ -163,7 +166,7 @@ class Y2Client:
         username: str,
         password: str,
         timeout: float = 30.0,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = DEFAULT_POLICY,
         breaker: CircuitBreaker | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_retry: Callable[[TransientError, float], None] | None = None,
@@ -174,6 +177,7 @@ class Y2Client:
         self.breaker = breaker if breaker is not None else CircuitBreaker("Cegid Y2")
         self.sleep = sleep
         self.retries = 0
+        self._lock = threading.Lock()
         self._on_retry = on_retry
         self._http = httpx.Client(
             auth=httpx.BasicAuth(username, password),
@@ -183,14 +187,19 @@ class Y2Client:
         transport = HttpxTransport(self._http)
         # strict=False: elements Y2 adds beyond the kept WSDL are skipped, not an error.
         settings = Settings(strict=False, xml_huge_tree=False)
-        self._customers = self._service(CUSTOMER_SERVICE, "ICustomerWcfService", transport, settings)
+        self._customers = self._service(
+            CUSTOMER_SERVICE, "ICustomerWcfService", transport, settings
+        )
         self._documents = self._service(
             SALE_DOCUMENT_SERVICE, "ISaleDocumentService", transport, settings
         )
 
     def _service(self, name: str, contract: str, transport: Transport, settings: Settings) -> Any:
-        client = Client(str(WSDL_DIR / f"{name}.wsdl"), transport=transport, settings=settings)
-        return client.create_service(
+        # zeep's functions carry no annotations.
+        client = Client(  # type: ignore[no-untyped-call]
+            str(WSDL_DIR / f"{name}.wsdl"), transport=transport, settings=settings
+        )
+        return client.create_service(  # type: ignore[no-untyped-call]
             f"{{{NAMESPACE}}}BasicHttpBinding_{contract}", f"{self.base_url}/{name}.svc"
         )
 
@@ -232,7 +241,8 @@ class Y2Client:
                 ) from None
 
         def retried(error: TransientError, delay: float) -> None:
-            self.retries += 1
+            with self._lock:  # the sync calls from several threads
+                self.retries += 1
             log.info("Y2 %s: %s; trying again in %.1f s", what, error, delay)
             if self._on_retry is not None:
                 self._on_retry(error, delay)
@@ -260,7 +270,8 @@ class Y2Client:
                 customerId=customer_id, clientContext=self._context
             ),
         )
-        return _plain(result)
+        customer: dict[str, Any] | None = _plain(result)
+        return customer
 
     def search_customers(
         self, *, max_results: int, creation_store_id: str | None = None
@@ -321,7 +332,6 @@ class Y2Client:
             "Payments": _items(reply.get("Payments"), "Get_Payment"),
         }
 
-
     # --- outbound: customers written into Y2 (connectors/cegid/outbound.py) -------------
 
     def update_customer(self, customer_id: str, data: dict[str, Any]) -> None:
@@ -354,9 +364,48 @@ class Y2Client:
         }
 
 
+def client_from_settings(
+    settings: CegidSettings,
+    *,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Y2Client:
+    """Return a client on the configured Y2; name every missing AMIGO_CEGID_* setting."""
+    missing = [
+        name
+        for name, value in (
+            ("AMIGO_CEGID_BASE_URL", settings.base_url),
+            ("AMIGO_CEGID_DATABASE_ID", settings.database_id),
+            ("AMIGO_CEGID_USERNAME", settings.username),
+            ("AMIGO_CEGID_PASSWORD", settings.password),
+        )
+        if not value
+    ]
+    if missing or settings.password is None:
+        raise InvalidInputError(
+            f"Cegid Y2's web services are not configured: set {', '.join(missing)}",
+            code="cegid_not_configured",
+        )
+    base_url = settings.base_url or ""
+    if not base_url.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            f"AMIGO_CEGID_BASE_URL must start with http:// or https://, not {base_url!r}",
+            code="cegid_not_configured",
+        )
+    return Y2Client(
+        base_url=base_url,
+        database_id=settings.database_id or "",
+        username=settings.username or "",
+        password=settings.password.get_secret_value(),
+        timeout=settings.timeout_seconds,
+        policy=policy,
+        sleep=sleep,
+    )
+
+
 def _plain(value: Any) -> Any:
     """Return zeep's objects as dicts and lists."""
-    return serialize_object(value, target_cls=dict)
+    return serialize_object(value, target_cls=dict)  # type: ignore[no-untyped-call]
 
 
 def _items(array: Any, name: str) -> list[dict[str, Any]]:
@@ -385,5 +434,6 @@ __all__ = [
     "DocumentKey",
     "HttpxTransport",
     "Y2Client",
+    "client_from_settings",
     "document_key",
 ]

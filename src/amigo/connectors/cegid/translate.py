@@ -23,7 +23,7 @@ _OPTINS = ("OptinEmail", "OptinMobile", "OptinPostal", "OptinHomePhone")
 _TIER_TEXT_ID = 1
 
 
-def text(value: Any) -> str:
+def text(value: Any) -> str:  # noqa: PLR0911 - one return per kind of SOAP value
     """Return a SOAP value as export text: empty for none, dates dd/mm/yyyy, 1/0, decimal comma."""
     if value is None:
         return ""
