@@ -410,7 +410,6 @@ class StandinY2:
             raise ClientFaultError(f"Le document {stump}-{number} n'existe pas.")
         return "Get_Reply", document
 
-
     # -- outbound: AddNewCustomer and UpdateCustomer (AMIgo writing into Y2)
     @staticmethod
     def _read(node: etree._Element, type_name: str) -> Any:  # noqa: PLR0911 - one per XSD type
@@ -429,7 +428,7 @@ class StandinY2:
             if type_name == "dateTime":
                 return datetime.fromisoformat(raw)
             if type_name == "CustomerInformationType" and raw not in _OPTINS:
-                raise ClientFault(f"La valeur '{raw}' n'est pas un CustomerInformationType.")
+                raise ClientFaultError(f"La valeur '{raw}' n'est pas un CustomerInformationType.")
             return raw
         if type_name.startswith("ArrayOf"):
             (item_name, item_type) = fields[0]
@@ -460,33 +459,37 @@ class StandinY2:
         )
         for text in customer.get("UserDefinedTexts") or []:
             if text.get("Id") == 1 and text.get("Value") not in (*_TIERS, None):
-                raise ClientFault(
+                raise ClientFaultError(
                     f"Le niveau '{text.get('Value')}' n'existe pas (UserDefinedText1)."
                 )
 
-    def _CustomerWcfService_UpdateCustomer(self, request: etree._Element) -> tuple[None, None]:
+    def _CustomerWcfService_UpdateCustomer(  # noqa: N802 - named after the operation
+        self, request: etree._Element
+    ) -> tuple[None, None]:
         customer_id = _text(request, "customerId")
         data_node = _child(request, "modifiedData")
         if not customer_id or data_node is None:
-            raise ClientFault("Le code client et les données modifiées sont obligatoires.")
+            raise ClientFaultError("Le code client et les données modifiées sont obligatoires.")
         data = self._read(data_node, "CustomerInputData")
         with self.lock:
             customer = self.data.customers.get(customer_id)
             if customer is None:
-                raise ClientFault(f"Le client {customer_id} n'existe pas.")
+                raise ClientFaultError(f"Le client {customer_id} n'existe pas.")
             updated = dict(customer)
             self._apply(updated, data)
             self.data.customers[customer_id] = updated
             self.updates.append((customer_id, data))
         return None, None
 
-    def _CustomerWcfService_AddNewCustomer(self, request: etree._Element) -> tuple[str, Any]:
+    def _CustomerWcfService_AddNewCustomer(  # noqa: N802 - named after the operation
+        self, request: etree._Element
+    ) -> tuple[str, Any]:
         data_node = _child(request, "customerData")
         if data_node is None:
-            raise ClientFault("Les données du client sont obligatoires.")
+            raise ClientFaultError("Les données du client sont obligatoires.")
         data = self._read(data_node, "CustomerInputData")
         if not data.get("LastName") and not (data.get("EmailData") or {}).get("Email"):
-            raise ClientFault("Le nom ou l'e-mail du client est obligatoire.")
+            raise ClientFaultError("Le nom ou l'e-mail du client est obligatoire.")
         store = data.get("UsualStoreId") or "WEB"
         with self.lock:
             customer_id = f"{store}{900000 + len(self.created):06d}"
