@@ -335,3 +335,38 @@ def test_a_client_fault_is_not_retried(engine_with_stores: Engine, serve: Any) -
         )
     assert "s:Client" in str(raised.value)
     assert y2.calls.operations["GetHeaderList"] == 1
+
+
+def test_receipts_of_a_store_amigo_lacks_are_kept_and_applied_once_it_is_known(
+    engine_with_stores: Engine, serve: Any
+) -> None:
+    data = seed_data(customers=10, receipts=12, start=START, days=DAYS)
+    moved = sorted(data.documents)[:3]
+    for key in moved:
+        data.documents[key]["Header"]["StoreId"] = "NYC01"
+    url = serve(StandinY2(data))
+    first = sync(engine_with_stores, url)
+    assert first.files["cegid/receipts.csv"].rejected == 3
+    assert counts(engine_with_stores)["orders"] == 9
+    with unit_of_work(engine_with_stores) as session:
+        kept = session.scalars(
+            select(SourceRecord.source_id).where(
+                SourceRecord.entity == "order", SourceRecord.status == "rejected"
+            )
+        ).all()
+    assert sorted(kept) == sorted(f"{stump}-{number}" for stump, number in moved)
+
+    spec = export_file("cegid/stores.csv")
+    with unit_of_work(engine_with_stores) as session:
+        connection = session.connection()
+        row = {"StoreId": "NYC01", "StoreName": "AMI NYC01", "RegionId": "AMERICAS",
+               "TimeZoneId": "America/New_York", "CountryId": "USA"}  # fmt: skip
+        raw, prepared = prepare_payloads(connection, spec=spec, payloads=[row])
+        write_batch(connection, spec=spec, chunk=raw, prepared=prepared, stats=FileStats(spec.path))
+    second = sync(engine_with_stores, url)
+    assert second.files["cegid/receipts.csv"].inserted == 3
+    stored = counts(engine_with_stores)
+    assert stored["orders"] == 12
+    # Their lines and payments, rejected with them (unknown_order), came in too.
+    assert stored["lines"] == sum(len(d["Lines"]) for d in data.documents.values())
+    assert stored["payments"] == 12
