@@ -34,6 +34,7 @@ from amigo.connectors.cegid.outbound import (
     Sent,
     Wanted,
     decide,
+    event_customers,
     outbound_consumer,
     push_profile,
     replay_dead_letter,
@@ -710,3 +711,23 @@ def test_the_real_sync_brings_the_push_back_and_the_next_push_sends_nothing(
     assert (echoed.considered, echoed.updated, echoed.unchanged, echoed.echoes) == (4, 0, 4, 1)
     assert echoed.fields[Outcome.ECHO] == 1
     assert y2.customer("PAR01000003")["OptinEmail"] == "DoNotUse"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "expected"),
+    [
+        ("consent.changed", {"customer": "AMI-A", "purpose": "email_marketing"}, ["AMI-A"]),
+        ("consent.changed", {"customer": "AMI-A", "purpose": "data_analysis"}, []),
+        ("customer.updated", {"customer": "AMI-A", "fields": ["city", "tier"]}, ["AMI-A"]),
+        ("customer.updated", {"customer": "AMI-A", "fields": ["city"]}, []),
+        ("customer.merged", {"survivor": "AMI-A", "merged": "AMI-B"}, ["AMI-A"]),
+        ("customer.unmerged", {"survivor": "AMI-A", "restored": "AMI-B"}, ["AMI-A", "AMI-B"]),
+        ("customer.created", {"customer": "AMI-A"}, []),
+        ("order.created", {"customer": "AMI-A"}, []),
+    ],
+)
+def test_the_consumer_acts_on_the_events_that_change_what_y2_holds(
+    event_type: str, data: dict[str, Any], expected: list[str]
+) -> None:
+    event = {"id": "e1", "type": event_type, "data": data}
+    assert event_customers(event) == expected

@@ -757,36 +757,40 @@ def _finish_run(
 # --------------------------------------------------------------------------- events
 
 
-def event_customer(event: CloudEvent, *, create: bool = False) -> str | None:
-    """Return the golden id an event asks to push, None when it changes nothing Y2 holds."""
+def event_customers(event: CloudEvent, *, create: bool = False) -> list[str]:
+    """Return the golden ids an event asks to push, none when it changes nothing Y2 holds."""
     data = event.get("data") or {}
     kind = event.get("type")
     if kind == "consent.changed" and data.get("purpose") in OPTIN_COLUMNS:
-        return str(data["customer"])
+        return [str(data["customer"])]
     if kind == "customer.updated" and _ANNOUNCED.intersection(data.get("fields") or ()):
-        return str(data["customer"])
+        return [str(data["customer"])]
     if kind == "customer.merged":
-        return str(data["survivor"])
+        return [str(data["survivor"])]
+    if kind == "customer.unmerged":  # each side's Y2 customers take their own profile's values
+        return [str(data["survivor"]), str(data["restored"])]
     if kind == "customer.created" and create:
-        return str(data["customer"])
-    return None
+        return [str(data["customer"])]
+    return []
 
 
 def push_for_event(
     *, session: Session, client: Y2Client, event: CloudEvent, settings: CegidSettings, now: datetime
-) -> ProfileResult | None:
-    """Push the profile an event names (consent.changed, customer.updated, customer.merged)."""
-    external_id = event_customer(event, create=settings.outbound_create)
-    if external_id is None:
-        return None
-    customer_id = session.scalar(
-        select(GoldenCustomer.id).where(GoldenCustomer.external_id == external_id)
-    )
-    if customer_id is None:
-        return None
-    return push_profile(
-        session=session, client=client, customer_id=customer_id, settings=settings, now=now
-    )
+) -> list[ProfileResult]:
+    """Push the profiles an event names (consent.changed, customer.updated, merges)."""
+    results = []
+    for external_id in event_customers(event, create=settings.outbound_create):
+        customer_id = session.scalar(
+            select(GoldenCustomer.id).where(GoldenCustomer.external_id == external_id)
+        )
+        if customer_id is None:
+            continue
+        result = push_profile(
+            session=session, client=client, customer_id=customer_id, settings=settings, now=now
+        )
+        if result is not None:
+            results.append(result)
+    return results
 
 
 def outbound_consumer(
@@ -800,7 +804,7 @@ def outbound_consumer(
     handle = idempotent(engine, CONSUMER, apply)
 
     def consume(event: CloudEvent) -> None:
-        if event_customer(event, create=settings.outbound_create) is not None:
+        if event_customers(event, create=settings.outbound_create):
             handle(event)
 
     consume.__name__ = CONSUMER
@@ -827,7 +831,7 @@ __all__ = [
     "customer_input",
     "decide",
     "enrichment_columns",
-    "event_customer",
+    "event_customers",
     "golden_id_column",
     "outbound_consumer",
     "plan_profile",
