@@ -25,6 +25,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no stubs
 from sqlalchemy import Engine
@@ -316,6 +317,8 @@ class StandinY2:
         self.faults = faults or Faults()
         self.calls = Calls()
         self.lock = threading.Lock()
+        self.updates: list[tuple[str, dict[str, Any]]] = []  # UpdateCustomer: (id, data sent)
+        self.created: list[str] = []  # AddNewCustomer: the ids given
 
     # -- operations
     def answer(self, service: str, operation: str, request: etree._Element) -> bytes:
@@ -411,6 +414,100 @@ class StandinY2:
         if document is None:
             raise ClientFaultError(f"Le document {stump}-{number} n'existe pas.")
         return "Get_Reply", document
+
+    # -- outbound: AddNewCustomer and UpdateCustomer (AMIgo writing into Y2)
+    @staticmethod
+    def _read(node: etree._Element, type_name: str) -> Any:  # noqa: PLR0911 - one per XSD type
+        """Return an element of a WSDL type as plain data (the inverse of ``_append``)."""
+        fields = TYPES.get(type_name)
+        if fields is None:
+            raw = (node.text or "").strip()
+            if node.get("{http://www.w3.org/2001/XMLSchema-instance}nil") == "true":
+                return None
+            if type_name == "boolean":
+                return raw == "true"
+            if type_name == "int":
+                return int(raw)
+            if type_name == "decimal":
+                return Decimal(raw)
+            if type_name == "dateTime":
+                return datetime.fromisoformat(raw)
+            if type_name == "CustomerInformationType" and raw not in _OPTINS:
+                raise ClientFaultError(f"La valeur '{raw}' n'est pas un CustomerInformationType.")
+            return raw
+        if type_name.startswith("ArrayOf"):
+            (item_name, item_type) = fields[0]
+            return [StandinY2._read(item, item_type) for item in node.iter(f"{{{NS}}}{item_name}")]
+        value: dict[str, Any] = {}
+        for field_name, field_type in fields:
+            found = node.find(f"{{{NS}}}{field_name}")
+            if found is not None:
+                value[field_name] = StandinY2._read(found, field_type)
+        return value
+
+    @staticmethod
+    def _apply(customer: dict[str, Any], data: dict[str, Any]) -> None:
+        """Write the elements sent into a customer: user-defined values merge by Id."""
+        for name, value in data.items():
+            if name.startswith("UserDefined") and isinstance(value, list):
+                merged = {item["Id"]: item for item in customer.get(name) or []}
+                merged.update({item["Id"]: item for item in value})
+                customer[name] = [merged[key] for key in sorted(merged)]
+            elif isinstance(value, dict) and isinstance(customer.get(name), dict):
+                customer[name] = {**customer[name], **value}
+            else:
+                customer[name] = value
+        # Y2 stamps the change in the store's local time, as a till would.
+        zone = STORES.get(customer.get("CreationStoreId") or "", "Europe/Paris")
+        customer["LastModificationDate"] = datetime.now(ZoneInfo(zone)).replace(
+            tzinfo=None, microsecond=0
+        )
+        for text in customer.get("UserDefinedTexts") or []:
+            if text.get("Id") == 1 and text.get("Value") not in (*_TIERS, None):
+                raise ClientFaultError(
+                    f"Le niveau '{text.get('Value')}' n'existe pas (UserDefinedText1)."
+                )
+
+    def _CustomerWcfService_UpdateCustomer(  # noqa: N802 - named after the operation
+        self, request: etree._Element
+    ) -> tuple[None, None]:
+        customer_id = _text(request, "customerId")
+        data_node = _child(request, "modifiedData")
+        if not customer_id or data_node is None:
+            raise ClientFaultError("Le code client et les données modifiées sont obligatoires.")
+        data = self._read(data_node, "CustomerInputData")
+        with self.lock:
+            customer = self.data.customers.get(customer_id)
+            if customer is None:
+                raise ClientFaultError(f"Le client {customer_id} n'existe pas.")
+            updated = dict(customer)
+            self._apply(updated, data)
+            self.data.customers[customer_id] = updated
+            self.updates.append((customer_id, data))
+        return None, None
+
+    def _CustomerWcfService_AddNewCustomer(  # noqa: N802 - named after the operation
+        self, request: etree._Element
+    ) -> tuple[str, Any]:
+        data_node = _child(request, "customerData")
+        if data_node is None:
+            raise ClientFaultError("Les données du client sont obligatoires.")
+        data = self._read(data_node, "CustomerInputData")
+        if not data.get("LastName") and not (data.get("EmailData") or {}).get("Email"):
+            raise ClientFaultError("Le nom ou l'e-mail du client est obligatoire.")
+        store = data.get("UsualStoreId") or "WEB"
+        with self.lock:
+            customer_id = f"{store}{900000 + len(self.created):06d}"
+            customer: dict[str, Any] = {
+                "CustomerId": customer_id, "CreationStoreId": store, "Closed": False,
+                "IsProspect": True, "OptinEmail": "AskCustomer", "OptinMobile": "AskCustomer",
+                "OptinPostal": "AskCustomer",
+            }  # fmt: skip
+            self._apply(customer, data)
+            self.data.customers[customer_id] = customer
+            self.created.append(customer_id)
+        guid = f"00000000-0000-4000-8000-{len(self.created):012d}"
+        return "CustomerInsertData", {"CustomerGuid": guid, "CustomerId": customer_id}
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -8,7 +8,7 @@ from datetime import datetime
 import typer
 from rich.table import Table
 
-from amigo.cli import connector_status, shopify_push
+from amigo.cli import cegid_push, connector_status, shopify_push
 from amigo.cli.cegid import cegid_app
 from amigo.cli.cegid_drop import watch
 from amigo.cli.common import console, get_engine, stop_on_signals, user_errors
@@ -22,7 +22,7 @@ from amigo.core.errors import InvalidInputError
 
 app = typer.Typer(help="Connectors to other systems.", no_args_is_help=True)
 shopify_app = typer.Typer(
-    help="Shopify: the inbox of webhooks POSTed to /v1/connectors/shopify/webhooks.",
+    help="Shopify: webhooks received, the Admin API backfill, AMIgo's changes pushed back.",
     no_args_is_help=True,
 )
 app.add_typer(shopify_app, name="shopify")
@@ -32,6 +32,10 @@ app.command("dead-letters")(connector_status.dead_letters)
 shopify_app.command("push")(shopify_push.push)
 shopify_app.command("replay-dead-letter")(shopify_push.replay_dead_letter_command)
 cegid_app.command("watch")(watch)
+cegid_app.command("push")(cegid_push.push)
+cegid_app.command("follow")(cegid_push.follow)
+cegid_app.command("replay-dead-letter")(cegid_push.replay_dead_letter_command)
+cegid_app.command("export-enrichment")(cegid_push.export_enrichment_command)
 
 
 def _when(value: datetime | None) -> str:

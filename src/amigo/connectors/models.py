@@ -92,8 +92,27 @@ class ConnectorDeadLetter(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class CegidOutboundValue(Base):
+    """A value AMIgo wrote into one Y2 customer field: what Y2 sends back is then its echo.
+
+    One row per (Y2 CustomerId, field), the field named by its customers.csv
+    column (``OptinEmail``, ``UserDefinedText1``...). Ids and codes only: a
+    tier, a consent value, a store or associate code, a golden id.
+    """
+
+    __tablename__ = "cegid_outbound_value"
+
+    customer_ref: Mapped[str] = mapped_column(String(80), primary_key=True)
+    field: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str | None] = mapped_column(String(80))
+    # When AMIgo decided the value (its source's time), and when Y2 accepted it.
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 __all__ = [
     "BreakerState",
+    "CegidOutboundValue",
     "ConnectorDeadLetter",
     "ConnectorSync",
     "DeadLetterStatus",

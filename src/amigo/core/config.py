@@ -468,6 +468,21 @@ class CegidSettings(BaseSettings):
         description="Subfolder of files that could not be loaded, each with its .error.txt.",
     )
 
+    # -- outbound (connectors/cegid/outbound.py, docs/cegid-outbound.md) --
+    outbound_create: bool = Field(
+        default=False,
+        description="`amigo connectors cegid push` creates a Y2 customer (AddNewCustomer) for a "
+        "profile with a preferred store but no Y2 card, and links the CustomerId Y2 gives; off: "
+        "only existing Y2 customers are enriched.",
+    )
+    outbound_golden_id_slot: int = Field(
+        default=2,
+        ge=2,
+        le=10,
+        description="The UserDefinedText (by Id) that holds AMIgo's golden id (AMI-...) in Y2; "
+        "UserDefinedText1 holds the tier.",
+    )
+
 
 class ApiSettings(BaseSettings):
     """How `amigo serve` runs the HTTP app."""

@@ -328,6 +328,37 @@ class Y2Client:
             "Payments": _items(reply.get("Payments"), "Get_Payment"),
         }
 
+    # --- outbound: customers written into Y2 (connectors/cegid/outbound.py) -------------
+
+    def update_customer(self, customer_id: str, data: dict[str, Any]) -> None:
+        """Call UpdateCustomer: write the elements of ``data`` (a CustomerInputData) into one customer."""
+        self._call(
+            f"UpdateCustomer({customer_id})",
+            lambda: self._customers.UpdateCustomer(
+                customerId=customer_id, modifiedData=data, clientContext=self._context
+            ),
+        )
+
+    def add_customer(self, data: dict[str, Any]) -> dict[str, str]:
+        """Call AddNewCustomer; return its CustomerInsertData: CustomerId and CustomerGuid."""
+        result = _plain(
+            self._call(
+                "AddNewCustomer",
+                lambda: self._customers.AddNewCustomer(
+                    customerData=data, clientContext=self._context
+                ),
+            )
+        )
+        customer_id = (result or {}).get("CustomerId")
+        if not customer_id:
+            raise CegidFaultError(
+                "Y2 answered AddNewCustomer without a CustomerId", code="cegid_no_customer_id"
+            )
+        return {
+            "CustomerId": str(customer_id),
+            "CustomerGuid": str(result.get("CustomerGuid") or ""),
+        }
+
 
 def client_from_settings(
     settings: CegidSettings,
