@@ -731,3 +731,34 @@ def test_the_consumer_acts_on_the_events_that_change_what_y2_holds(
 ) -> None:
     event = {"id": "e1", "type": event_type, "data": data}
     assert event_customers(event) == expected
+
+
+def test_the_in_process_relay_pushes_a_withdrawal_to_y2(
+    fresh_database_url: str, open_engine: Callable[[str], Engine], y2: Y2
+) -> None:
+    with unit_of_work(open_engine(fresh_database_url)) as session:
+        seed_reference(session)
+        inbound(session, y2, "PAR01000001")
+        withdraw_email(session, profile_of(session, "PAR01000001"), utcnow())
+    env = {
+        **os.environ,
+        "AMIGO_DATABASE_URL": fresh_database_url,
+        "AMIGO_CEGID_PUSH": "true",
+        "AMIGO_CEGID_BASE_URL": y2.url,
+        "AMIGO_CEGID_DATABASE_ID": DATABASE,
+        "AMIGO_CEGID_USERNAME": USER,
+        "AMIGO_CEGID_PASSWORD": PASSWORD,
+        "COLUMNS": "200",
+    }
+    env.pop("AMIGO_BUS_URL", None)
+    relayed = subprocess.run(
+        [sys.executable, "-m", "amigo.cli", "events", "relay", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert relayed.returncode == 0, relayed.stderr
+    assert "pushing profile enrichment to Cegid Y2" in relayed.stdout
+    assert [data.get("OptinEmail") for _id, data in y2.standin.updates] == ["DoNotUse"]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from amigo.cli.common import console, counted_progress, get_engine, user_errors
+from amigo.cli.common import console, counted_progress, get_engine, stop_on_signals, user_errors
 from amigo.connectors.cegid.importfile import export_enrichment
 from amigo.connectors.cegid.outbound import (
     PushSummary,
@@ -167,9 +165,7 @@ def follow(
     settings = get_settings().cegid
     bus = open_bus(events)
     assert isinstance(bus, NatsBus)  # noqa: S101 - open_bus returns NATS for a nats:// URL
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda _signum, _frame: stop.set())
+    stop = stop_on_signals()
     with client_from_settings(settings) as client:
         console.print(f"pushing to Y2 as events arrive ({durable})", highlight=False)
         try:

@@ -18,6 +18,8 @@ from amigo.cli.common import (
     user_errors,
 )
 from amigo.cli.shopify_push import admin_client
+from amigo.connectors.cegid.outbound import outbound_consumer as cegid_outbound_consumer
+from amigo.connectors.cegid.soap import Y2Client, client_from_settings
 from amigo.connectors.shopify.admin import AdminClient
 from amigo.connectors.shopify.outbound import outbound_consumer
 from amigo.core.config import get_settings
@@ -65,6 +67,16 @@ def _shopify_pusher() -> AdminClient | None:
     return client
 
 
+def _cegid_pusher() -> Y2Client | None:
+    """Return the Y2 client the in-process relay pushes through (AMIGO_CEGID_PUSH)."""
+    cegid = get_settings().cegid
+    if not cegid.push:
+        return None
+    client = client_from_settings(cegid)
+    console.print("pushing profile enrichment to Cegid Y2", highlight=False)
+    return client
+
+
 @app.command()
 @user_errors
 def relay(
@@ -81,6 +93,9 @@ def relay(
     shopify = _shopify_pusher() if not settings.bus_url else None
     if shopify is not None:
         subscribers.append(("*", outbound_consumer(engine, shopify)))
+    cegid = _cegid_pusher() if not settings.bus_url else None
+    if cegid is not None:
+        subscribers.append(("*", cegid_outbound_consumer(engine, cegid, get_settings().cegid)))
     bus = open_bus(settings, subscribers=subscribers)
     batch_size = batch or settings.relay_batch_size
     with unit_of_work(engine) as session:
@@ -127,6 +142,8 @@ def relay(
         sender.close()
         if shopify is not None:
             shopify.close()
+        if cegid is not None:
+            cegid.close()
     with unit_of_work(engine) as session:
         _, pending = outbox_counts(session=session)
     duplicates = f", {stats.duplicates:,} already on the stream" if stats.duplicates else ""

@@ -482,6 +482,12 @@ class CegidSettings(BaseSettings):
         description="The UserDefinedText (by Id) that holds AMIgo's golden id (AMI-...) in Y2; "
         "UserDefinedText1 holds the tier.",
     )
+    push: bool = Field(
+        default=False,
+        description="`amigo events relay` (the in-process bus) also pushes each profile to Y2 as "
+        "its consent, tier, store or merge events pass; with NATS, `amigo connectors cegid "
+        "follow` does. Either way `amigo connectors cegid push` catches up on a schedule.",
+    )
 
 
 class ApiSettings(BaseSettings):
