@@ -1,4 +1,4 @@
-"""`amigo connectors shopify process|webhooks|replay`: the Shopify webhook inbox."""
+"""`amigo connectors shopify process|webhooks|replay|backfill`: the Shopify inbox and backfill."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.table import Table
 
 from amigo.cli.cegid import cegid_app
 from amigo.cli.common import console, get_engine, user_errors
+from amigo.cli.shopify_backfill import backfill_command
 from amigo.connectors.shopify.models import DeliveryStatus
 from amigo.connectors.shopify.processing import Attempt, run_processor
 from amigo.connectors.shopify.service import inbox_counts, list_deliveries, replay_deliveries
@@ -23,10 +24,12 @@ from amigo.core.errors import InvalidInputError
 
 app = typer.Typer(help="Connectors to other systems.", no_args_is_help=True)
 shopify_app = typer.Typer(
-    help="Shopify: the inbox of webhooks POSTed to /v1/connectors/shopify/webhooks.",
+    help="Shopify: the inbox of webhooks POSTed to /v1/connectors/shopify/webhooks, and the "
+    "Admin API backfill.",
     no_args_is_help=True,
 )
 app.add_typer(shopify_app, name="shopify")
+shopify_app.command("backfill")(backfill_command)
 app.add_typer(cegid_app, name="cegid")
 
 
