@@ -65,6 +65,9 @@ CONNECTOR = "shopify"
 STREAMS = ("customers", "orders")
 ACTOR = "process:shopify-backfill"
 CAUSE = "shopify_backfill"
+# Pages are written together up to this many records a transaction: a page of orders holds
+# only 32 (the query cost), and a transaction's fixed cost would dominate.
+GROUP_RECORDS = 250
 _SPECS: dict[str, ExportFile] = {
     "customers": export_file("shopify/customers.jsonl"),
     "orders": export_file("shopify/orders.jsonl"),
@@ -145,6 +148,22 @@ class _Page:
     # Keyed, hashed and mapped by the reading thread, before the page's transaction.
     rows: list[RawRow] = field(default_factory=list)
     prepared: list[PreparedRow] = field(default_factory=list)
+    pages: int = 1  # Shopify pages it holds (several are written in one transaction)
+
+
+def _merged(pages: list[_Page]) -> _Page:
+    """Return consecutive pages as one, to be written in one transaction."""
+    if len(pages) == 1:
+        return pages[0]
+    last = pages[-1]
+    return _Page(
+        payloads=[payload for page in pages for payload in page.payloads],
+        end_cursor=last.end_cursor,
+        has_next=last.has_next,
+        rows=[row for page in pages for row in page.rows],
+        prepared=[item for page in pages for item in page.prepared],
+        pages=len(pages),
+    )
 
 
 class Backfill:
@@ -291,24 +310,35 @@ class Backfill:
         try:
             ahead: Future[_Page] | None = reader.submit(self._read, stream, cursor, query)
             while ahead is not None:
-                try:
-                    page = ahead.result()
-                except AmigoError as error:
-                    self._failed(stream, error)
-                    raise
-                more = page.has_next and page.end_cursor is not None
-                ahead = reader.submit(self._read, stream, page.end_cursor, query) if more else None
-                self._commit(
-                    page,
-                    stream=stream,
-                    spec=spec,
-                    report=report,
-                    suppression=suppression,
-                    query=query,
-                    run_id=run_id,
-                    cursor=cursor,
-                )
-                cursor = page.end_cursor or cursor
+                group: list[_Page] = []
+                failure: AmigoError | None = None
+                while ahead is not None and sum(len(p.payloads) for p in group) < GROUP_RECORDS:
+                    try:
+                        page = ahead.result()
+                    except AmigoError as error:
+                        failure, ahead = error, None
+                        break
+                    group.append(page)
+                    more = page.has_next and page.end_cursor is not None
+                    ahead = (
+                        reader.submit(self._read, stream, page.end_cursor, query) if more else None
+                    )
+                if group:  # what was read before a failure is kept
+                    merged = _merged(group)
+                    self._commit(
+                        merged,
+                        stream=stream,
+                        spec=spec,
+                        report=report,
+                        suppression=suppression,
+                        query=query,
+                        run_id=run_id,
+                        cursor=cursor,
+                    )
+                    cursor = merged.end_cursor or cursor
+                if failure is not None:
+                    self._failed(stream, failure)
+                    raise failure
         finally:
             reader.shutdown(wait=False, cancel_futures=True)
         report.done = True
@@ -330,7 +360,7 @@ class Backfill:
         """Write a page and the stream's checkpoint after it, in one transaction."""
         with unit_of_work(self.engine) as session:
             self._write(session, spec, page, report.stats, suppression)
-            report.pages += 1
+            report.pages += page.pages
             newest = max(
                 (t for t in map(_updated_at, page.payloads) if t is not None), default=None
             )
