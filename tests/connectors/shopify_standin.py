@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import bisect
 import json
 import random
 import re
@@ -388,8 +389,10 @@ def _matches(node: dict[str, Any], query: str | None) -> bool:
     return True
 
 
-def _connection(items: list[dict[str, Any]], arguments: dict[str, Any]) -> dict[str, Any]:
-    """Return one page of a connection sorted by id: edges, nodes and pageInfo."""
+def _connection(
+    items: list[dict[str, Any]], ids: list[int], arguments: dict[str, Any]
+) -> dict[str, Any]:
+    """Return one page of a connection sorted by id (``ids``): edges, nodes and pageInfo."""
     first = arguments.get("first")
     if first is None or not 0 < int(first) <= 250:
         raise GraphQLError("The first argument must be between 1 and 250 (first cannot exceed 250)")
@@ -397,15 +400,17 @@ def _connection(items: list[dict[str, Any]], arguments: dict[str, Any]) -> dict[
     query = arguments.get("query")
     chosen: list[dict[str, Any]] = []
     more = False
-    for node in items:  # in id order
-        if _number(node["id"]) <= after or not _matches(node, query):
+    for index in range(bisect.bisect_right(ids, after), len(items)):  # in id order
+        node = items[index]
+        if not _matches(node, query):
             continue
         if len(chosen) == int(first):
             more = True
             break
         chosen.append(node)
     return {
-        "edges": [{"cursor": _cursor(node), "node": node} for node in chosen],
+        # Built only when asked for: most queries take the nodes.
+        "edges": lambda: [{"cursor": _cursor(node), "node": node} for node in chosen],
         "nodes": chosen,
         "pageInfo": {
             "hasNextPage": more,
@@ -432,6 +437,8 @@ def _project(selection: SelectionSetNode | None, value: Any, variables: dict[str
         if name not in value:
             raise GraphQLError(f"Field '{name}' doesn't exist on this type")
         answered = value[name]
+        if callable(answered):
+            answered = answered()
         arguments = _arguments(child, variables)
         if "first" in arguments and isinstance(answered, list):
             if name == "addresses":  # a list truncated by first, not a connection
@@ -552,6 +559,10 @@ class StandIn:
         self._lock = threading.Lock()
         self._rng = random.Random(self.faults.seed)
         self._documents: dict[str, DocumentNode] = {}
+        self._ids = {
+            "customers": [_number(node["id"]) for node in shop.customers],
+            "orders": [_number(node["id"]) for node in shop.orders],
+        }
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -712,7 +723,7 @@ class StandIn:
             arguments = _arguments(root, variables)
             if name in ("customers", "orders"):
                 items = self.shop.customers if name == "customers" else self.shop.orders
-                page = _connection(items, arguments)
+                page = _connection(items, self._ids[name], arguments)
                 out[key] = _project(root.selection_set, page, variables)
                 with self._lock:
                     self.answered.append(Answered(name, arguments.get("after"), len(page["nodes"])))
@@ -810,6 +821,11 @@ class StandIn:
 class _Handler(BaseHTTPRequestHandler):
     owner: StandIn
     protocol_version = "HTTP/1.1"  # keep-alive, as Shopify's front ends
+
+    def setup(self) -> None:
+        """Send each answer at once: http.server writes headers and body apart (Nagle)."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep the tests' output quiet."""

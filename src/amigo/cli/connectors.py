@@ -12,6 +12,7 @@ from amigo.cli import cegid_push, connector_status, shopify_push
 from amigo.cli.cegid import cegid_app
 from amigo.cli.cegid_drop import watch
 from amigo.cli.common import console, get_engine, stop_on_signals, user_errors
+from amigo.cli.shopify_backfill import backfill_command
 from amigo.connectors.shopify.models import DeliveryStatus
 from amigo.connectors.shopify.processing import Attempt, run_processor
 from amigo.connectors.shopify.service import inbox_counts, list_deliveries, replay_deliveries
@@ -26,6 +27,7 @@ shopify_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(shopify_app, name="shopify")
+shopify_app.command("backfill")(backfill_command)
 app.add_typer(cegid_app, name="cegid")
 app.command("status")(connector_status.status)
 app.command("dead-letters")(connector_status.dead_letters)

@@ -48,6 +48,7 @@ from amigo.core.errors import AmigoError, NotAuthenticatedError, PermissionDenie
 
 log = logging.getLogger(__name__)
 _ERROR_TEXT = 300  # characters of a refusal's body quoted in the error
+_MARGIN_POINTS = 1.0
 
 
 class ThrottledError(TransientError):
@@ -193,7 +194,9 @@ class AdminClient:
         if need is None or bucket is None or bucket.restore_rate <= 0:
             return
         need = min(need, bucket.maximum)
-        available = bucket.available_at(self._clock())
+        # A point less than reported: the bucket is rounded in the answer, and refills on
+        # Shopify's clock from before the answer left.
+        available = bucket.available_at(self._clock()) - _MARGIN_POINTS
         if available >= need:
             return
         wait = (need - available) / bucket.restore_rate

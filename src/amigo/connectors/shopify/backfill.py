@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -47,6 +48,8 @@ from amigo.core.errors import AmigoError, InvalidInputError
 from amigo.identity.service import AfterLoad, resolve_after_load
 from amigo.ingest.catalog import ExportFile
 from amigo.ingest.facts import MappingResult
+from amigo.ingest.prepare import PreparedRow
+from amigo.ingest.readers import RawRow
 from amigo.ingest.service import (
     FileStats,
     applied_payloads,
@@ -62,6 +65,9 @@ CONNECTOR = "shopify"
 STREAMS = ("customers", "orders")
 ACTOR = "process:shopify-backfill"
 CAUSE = "shopify_backfill"
+# Pages are written together up to this many records a transaction: a page of orders holds
+# only 32 (the query cost), and a transaction's fixed cost would dominate.
+GROUP_RECORDS = 250
 _SPECS: dict[str, ExportFile] = {
     "customers": export_file("shopify/customers.jsonl"),
     "orders": export_file("shopify/orders.jsonl"),
@@ -139,6 +145,25 @@ class _Page:
     payloads: list[dict[str, Any]]
     end_cursor: str | None
     has_next: bool
+    # Keyed, hashed and mapped by the reading thread, before the page's transaction.
+    rows: list[RawRow] = field(default_factory=list)
+    prepared: list[PreparedRow] = field(default_factory=list)
+    pages: int = 1  # Shopify pages it holds (several are written in one transaction)
+
+
+def _merged(pages: list[_Page]) -> _Page:
+    """Return consecutive pages as one, to be written in one transaction."""
+    if len(pages) == 1:
+        return pages[0]
+    last = pages[-1]
+    return _Page(
+        payloads=[payload for page in pages for payload in page.payloads],
+        end_cursor=last.end_cursor,
+        has_next=last.has_next,
+        rows=[row for page in pages for row in page.rows],
+        prepared=[item for page in pages for item in page.prepared],
+        pages=len(pages),
+    )
 
 
 class Backfill:
@@ -280,38 +305,83 @@ class Backfill:
                 else SuppressionList(suppression_secret(self.settings.privacy))
             )
         self.progress.stream_started(stream, report)
-        while True:
-            page = self._read(stream, cursor, query)
-            with unit_of_work(self.engine) as session:
-                self._write(session, spec, page.payloads, report.stats, suppression)
-                report.pages += 1
-                newest = max(
-                    (t for t in map(_updated_at, page.payloads) if t is not None), default=None
-                )
-                state.save_checkpoint(
-                    session=session,
-                    connector=CONNECTOR,
-                    stream=stream,
-                    checkpoint={
-                        "cursor": page.end_cursor or cursor,
-                        "query": query,
-                        "run": run_id,
-                        "pages": report.pages,
-                        "stats": report.stats.counts(),
-                        "done": not page.has_next,
-                    },
-                    now=self.clock(),
-                    records=len(page.payloads),
-                    last_change_at=newest,
-                )
-                self._store_breaker(session, stream)
-            self.progress.page_written(stream, report, len(page.payloads))
-            if not page.has_next or page.end_cursor is None:
-                break
-            cursor = page.end_cursor
+        # One thread reads the next page from Shopify while this one writes the page it has.
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shopify-backfill-read")
+        try:
+            ahead: Future[_Page] | None = reader.submit(self._read, stream, cursor, query)
+            while ahead is not None:
+                group: list[_Page] = []
+                failure: AmigoError | None = None
+                while ahead is not None and sum(len(p.payloads) for p in group) < GROUP_RECORDS:
+                    try:
+                        page = ahead.result()
+                    except AmigoError as error:
+                        failure, ahead = error, None
+                        break
+                    group.append(page)
+                    more = page.has_next and page.end_cursor is not None
+                    ahead = (
+                        reader.submit(self._read, stream, page.end_cursor, query) if more else None
+                    )
+                if group:  # what was read before a failure is kept
+                    merged = _merged(group)
+                    self._commit(
+                        merged,
+                        stream=stream,
+                        spec=spec,
+                        report=report,
+                        suppression=suppression,
+                        query=query,
+                        run_id=run_id,
+                        cursor=cursor,
+                    )
+                    cursor = merged.end_cursor or cursor
+                if failure is not None:
+                    self._failed(stream, failure)
+                    raise failure
+        finally:
+            reader.shutdown(wait=False, cancel_futures=True)
         report.done = True
         self.progress.stream_finished(report)
         return report
+
+    def _commit(
+        self,
+        page: _Page,
+        *,
+        stream: str,
+        spec: ExportFile,
+        report: StreamReport,
+        suppression: SuppressionList | None,
+        query: str | None,
+        run_id: str,
+        cursor: str | None,
+    ) -> None:
+        """Write a page and the stream's checkpoint after it, in one transaction."""
+        with unit_of_work(self.engine) as session:
+            self._write(session, spec, page, report.stats, suppression)
+            report.pages += page.pages
+            newest = max(
+                (t for t in map(_updated_at, page.payloads) if t is not None), default=None
+            )
+            state.save_checkpoint(
+                session=session,
+                connector=CONNECTOR,
+                stream=stream,
+                checkpoint={
+                    "cursor": page.end_cursor or cursor,
+                    "query": query,
+                    "run": run_id,
+                    "pages": report.pages,
+                    "stats": report.stats.counts(),
+                    "done": not page.has_next,
+                },
+                now=self.clock(),
+                records=len(page.payloads),
+                last_change_at=newest,
+            )
+            self._store_breaker(session, stream)
+        self.progress.page_written(stream, report, len(page.payloads))
 
     # ------------------------------------------------------------ reading
 
@@ -319,15 +389,18 @@ class Backfill:
         """Read one page; while the peer fails, ask again until the breaker opens."""
         while True:
             try:
-                return self._fetch(stream, cursor, query)
+                page = self._fetch(stream, cursor, query)
             except PeerUnavailableError as error:
                 if error.code != "circuit_open":
-                    continue  # every retry failed: count it on the breaker and try again
-                self._failed(stream, error)
+                    continue  # every retry failed: counted on the breaker; try again
                 raise
-            except AmigoError as error:
-                self._failed(stream, error)
-                raise
+            if page.payloads:
+                # Mapped here, while the other thread writes (SQLite and psycopg release the GIL).
+                with self.engine.connect() as connection:
+                    page.rows, page.prepared = prepare_payloads(
+                        connection, spec=_SPECS[stream], payloads=page.payloads
+                    )
+            return page
 
     def _failed(self, stream: str, error: AmigoError) -> None:
         with unit_of_work(self.engine) as session:
@@ -396,16 +469,16 @@ class Backfill:
         self,
         session: Session,
         spec: ExportFile,
-        payloads: list[dict[str, Any]],
+        page: _Page,
         stats: FileStats,
         suppression: SuppressionList | None,
     ) -> None:
         """Write a page through the load's path, versions older than the applied one rejected."""
-        if not payloads:
+        if not page.payloads:
             return
         connection = session.connection()
-        rows, prepared = prepare_payloads(connection, spec=spec, payloads=payloads)
-        stale = _stale(connection, spec.entity, payloads)
+        rows, prepared = page.rows, page.prepared
+        stale = _stale(connection, spec.entity, page.payloads)
         for index, issue in stale.items():
             result = prepared[index].result
             if result is not None and result.reject is None:
