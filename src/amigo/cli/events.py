@@ -21,7 +21,7 @@ from amigo.cli.shopify_push import admin_client
 from amigo.connectors.cegid.outbound import outbound_consumer as cegid_outbound_consumer
 from amigo.connectors.cegid.soap import Y2Client, client_from_settings
 from amigo.connectors.shopify.admin import AdminClient
-from amigo.connectors.shopify.outbound import outbound_consumer
+from amigo.connectors.shopify.outbound import PushTally, outbound_consumer
 from amigo.core.config import get_settings
 from amigo.core.db import unit_of_work
 from amigo.core.errors import InvalidInputError
@@ -91,8 +91,9 @@ def relay(
     sender = WebhookSender.from_settings(settings)
     subscribers = [] if settings.bus_url else [("*", webhook_consumer(engine, sender))]
     shopify = _shopify_pusher() if not settings.bus_url else None
+    pushed = PushTally()
     if shopify is not None:
-        subscribers.append(("*", outbound_consumer(engine, shopify)))
+        subscribers.append(("*", outbound_consumer(engine, shopify, pushed)))
     cegid = _cegid_pusher() if not settings.bus_url else None
     if cegid is not None:
         subscribers.append(("*", cegid_outbound_consumer(engine, cegid, get_settings().cegid)))
@@ -152,6 +153,8 @@ def relay(
         f"{stats.seconds:.1f} s{duplicates}; {pending:,} pending",
         highlight=False,
     )
+    if shopify is not None:
+        console.print(pushed.line(), highlight=False)
 
 
 @app.command()

@@ -7,7 +7,7 @@ import typer
 from amigo.cli.common import console, get_engine, stop_on_signals, user_errors
 from amigo.connectors.resilience import RetryPolicy
 from amigo.connectors.shopify.admin import AdminClient
-from amigo.connectors.shopify.outbound import outbound_consumer, replay_dead_letter
+from amigo.connectors.shopify.outbound import PushTally, outbound_consumer, replay_dead_letter
 from amigo.core.clock import utcnow
 from amigo.core.config import ShopifySettings, get_settings
 from amigo.core.db import unit_of_work
@@ -49,20 +49,21 @@ def push(
     bus = open_bus(settings.events)
     assert isinstance(bus, NatsBus)  # noqa: S101 - open_bus returns NATS for a nats:// URL
     stop = stop_on_signals()
+    pushed = PushTally()
     console.print(
         f"pushing to {client.shop_domain} from {bus.url}, stream {bus.stream}, as {durable}",
         highlight=False,
     )
     try:
-        handled = bus.consume(durable, outbound_consumer(get_engine(), client), stop=stop.is_set)
+        handled = bus.consume(
+            durable, outbound_consumer(get_engine(), client, pushed), stop=stop.is_set
+        )
     finally:
         bus.close()
         client.close()
-    console.print(
-        f"handled {handled:,} events; failed pushes: `amigo connectors dead-letters "
-        "--connector shopify`",
-        highlight=False,
-    )
+    console.print(f"handled {handled:,} events; {pushed.line()}", highlight=False)
+    if pushed.dead_letters:
+        console.print("failed pushes: `amigo connectors dead-letters --connector shopify`")
 
 
 @user_errors

@@ -337,11 +337,37 @@ def push_event(
     return report
 
 
-def outbound_consumer(engine: Engine, client: GraphQLCaller) -> Callable[[CloudEvent], None]:
+@dataclass
+class PushTally:
+    """What a consumer pushed since it started: for the relay's and the command's summary."""
+
+    sent: int = 0
+    skipped: int = 0
+    dead_letters: int = 0
+
+    def add(self, report: PushReport) -> None:
+        """Count one event's pushes."""
+        self.sent += len(report.sent)
+        self.skipped += len(report.skipped)
+        self.dead_letters += len(report.dead_letters)
+
+    def line(self) -> str:
+        """Return the summary line."""
+        return (
+            f"Shopify pushes: {self.sent:,} sent, {self.skipped:,} skipped (echoes, accounts "
+            f"without an email or phone), {self.dead_letters:,} dead letters"
+        )
+
+
+def outbound_consumer(
+    engine: Engine, client: GraphQLCaller, tally: PushTally | None = None
+) -> Callable[[CloudEvent], None]:
     """Return the bus handler that pushes each event once (by event id)."""
 
     def apply(session: Session, event: CloudEvent) -> None:
-        push_event(session=session, event=event, client=client, now=utcnow())
+        report = push_event(session=session, event=event, client=client, now=utcnow())
+        if tally is not None:
+            tally.add(report)
 
     return idempotent(engine, CONSUMER, apply)
 
@@ -381,6 +407,7 @@ __all__ = [
     "Push",
     "PushRefusedError",
     "PushReport",
+    "PushTally",
     "outbound_consumer",
     "push_event",
     "replay_dead_letter",
