@@ -9,6 +9,7 @@ are skipped with a notice, except under ``CI=true``, where that is an error.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -64,26 +65,60 @@ class DatabaseFactory:
         self.backend = backend
         self.tmp_dir = tmp_dir
         self._created: list[tuple[str, Engine]] = []
+        self._template: str | None = None
 
     def new_url(self, *, migrate: bool = True) -> str:
-        """Return the URL of a new empty database, migrated to head unless told not to."""
+        """Return the URL of a new empty database, migrated to head unless told not to.
+
+        A migrated one is a copy of a template migrated once per session (a file
+        copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL): the same
+        schema as running every migration, for a tenth of the time, hundreds of
+        times a run.
+        """
+        template = self._migrated_template() if migrate else None
         name = f"amigo_test_{uuid.uuid4().hex[:12]}"
-        if self.backend == "sqlite":
-            url = f"sqlite:///{self.tmp_dir / name}.db"
+        if template is None:
+            url = self._empty(name)
+        elif self.backend == "sqlite":
+            path = self.tmp_dir / f"{name}.db"
+            shutil.copyfile(self.tmp_dir / f"{template}.db", path)
+            url = f"sqlite:///{path}"
         else:
             admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
             with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
+                connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
             admin.dispose()
             url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
         engine = make_engine(url)
-        if migrate:
-            upgrade(engine)
-        # Release the pooled connection now: a session creates many databases and
-        # PostgreSQL allows 100 connections in all (two workers, other suites).
-        engine.dispose()
         self._created.append((name, engine))
         return url
+
+    def _migrated_template(self) -> str:
+        """Return the name of this session's migrated template database, made on first use."""
+        if self._template is None:
+            name = f"amigo_test_template_{uuid.uuid4().hex[:12]}"
+            url = self._empty(name)
+            engine = make_engine(url)
+            upgrade(engine)
+            if self.backend == "sqlite":
+                with engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            # Release every connection now: PostgreSQL copies a template nobody is connected
+            # to, and SQLite's last close folds the write-ahead log into the file copied.
+            engine.dispose()
+            self._created.append((name, engine))
+            self._template = name
+        return self._template
+
+    def _empty(self, name: str) -> str:
+        """Create an empty database; return its URL."""
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.tmp_dir / name}.db"
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
 
     def drop_all(self) -> None:
         """Drop every database this factory created."""
