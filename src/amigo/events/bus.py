@@ -251,7 +251,9 @@ class NatsBus:
         while not stop():
             try:
                 messages = self._loop.run(subscription.fetch(batch, timeout=1.0), timeout=10)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):
+                # Nothing to fetch within the second; or, on a starved machine, the loop's
+                # answer came later than 10 s (seen under load): either way, ask again.
                 continue
             for message in messages:
                 try:
