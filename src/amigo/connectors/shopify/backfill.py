@@ -244,9 +244,11 @@ class Backfill:
         finally:
             report.seconds = time.perf_counter() - started
         if "customers" in streams:
+            # From the run's first start: a resumed run resolves what the interrupted one wrote.
+            first_start = min(report.started_at, datetime.fromisoformat(run_id))
             with unit_of_work(self.engine) as session:
                 report.resolution = resolve_after_load(
-                    session=session, since=report.started_at, settings=self.settings.identity
+                    session=session, since=first_start, settings=self.settings.identity
                 )
         return report
 
