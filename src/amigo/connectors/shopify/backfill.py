@@ -267,9 +267,8 @@ class Backfill:
             if left > 0:
                 raise PeerUnavailableError(
                     f"{self.breaker.name} is unavailable: its circuit breaker opened at "
-                    f"{opened.isoformat(timespec='seconds')} after {found.consecutive_failures} "
-                    f"failed run(s) and stays open {left:.0f} s more (last error: "
-                    f"{found.last_error or 'unknown'})",
+                    f"{opened.isoformat(timespec='seconds')} and stays open {left:.0f} s more "
+                    f"(last error: {found.last_error or 'unknown'})",
                     code="circuit_open",
                 )
 
