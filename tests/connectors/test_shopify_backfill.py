@@ -169,6 +169,9 @@ def test_a_backfill_lands_what_the_shop_holds_and_a_second_changes_nothing(
         assert count(fresh, "customer_order") == len(shop.orders)
         assert count(fresh, "source_record", "WHERE entity = 'customer'") == 240
         assert count(fresh, "reject") == shop.rejected_customers
+        # Orders of more than five lines have the rest read apart: every line lands.
+        assert any(len(order["lineItems"]) > 5 for order in shop.orders)
+        assert count(fresh, "order_line") == sum(len(o["lineItems"]) for o in shop.orders)
         events = count(fresh, "event_outbox")
 
         subscribed, unsubscribed = _node(shop, "SUBSCRIBED"), _node(shop, "UNSUBSCRIBED")

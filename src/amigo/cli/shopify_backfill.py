@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from amigo.cli.common import console, get_engine, user_errors
+from amigo.cli.common import console, error_console, get_engine, user_errors
 from amigo.connectors.resilience import RetryPolicy
 from amigo.connectors.shopify.admin import AdminClient
 from amigo.connectors.shopify.backfill import STREAMS, Backfill, BackfillReport, StreamReport
@@ -142,10 +142,16 @@ def backfill_command(
         TextColumn("{task.completed:>9,.0f} records  {task.fields[pages]:>5,} pages"),
         TimeElapsedColumn(),
     )
-    with client, Progress(*columns, console=console, transient=False) as progress:
-        report = Backfill(
-            engine=engine, client=client, settings=settings, progress=_RichProgress(progress)
-        ).run(streams=[only] if only else STREAMS, since=_since(since), restart=restart)
+    try:
+        with client, Progress(*columns, console=console, transient=False) as progress:
+            report = Backfill(
+                engine=engine, client=client, settings=settings, progress=_RichProgress(progress)
+            ).run(streams=[only] if only else STREAMS, since=_since(since), restart=restart)
+    except KeyboardInterrupt:
+        error_console.print(
+            "interrupted: the pages written are kept; the same command resumes after them"
+        )
+        raise typer.Exit(130) from None
     console.print(_summary(report))
     calls = report.calls
     read = report.records_read

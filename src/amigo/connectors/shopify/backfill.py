@@ -3,14 +3,15 @@
 Each stream (``customers``, then ``orders``, whose customers must exist
 first) is read with cursor pagination, sorted by id, at most 250 nodes a
 page and never over Shopify's 1,000-point query cost. A page's nodes are
-rewritten in the REST shape (``graphql_shape``) and written through the
-load's one path (``ingest.service.write_batch``: raw records, screening
-against the erasure suppression list, rejects with their reasons, golden
-profiles, consents, orders, events) in one transaction with the stream's
-checkpoint (the page's end cursor): a backfill killed at any point resumes
-after the last page it committed, and a page read twice changes nothing
-(records are keyed by their content). ``--since`` reads only what changed
-from a date (``updated_at:>=``), for an incremental run.
+rewritten in the REST shape (``graphql_shape``) and mapped by a reading
+thread while the main thread writes the pages before it through the load's
+one path (``ingest.service.write_batch``: raw records, screening against the
+erasure suppression list, rejects with their reasons, golden profiles,
+consents, orders, events), up to 250 records a transaction, with the
+stream's checkpoint (the last page's end cursor) in that transaction: a
+backfill killed at any point resumes after the last page it committed, and
+a page read twice changes nothing (records are keyed by their content).
+``--since`` reads only what changed from a date (``updated_at:>=``).
 
 Shopify failing is ridden out: each call is retried (backoff with jitter, or
 the wait Shopify asks for) and paced under the shop's cost bucket by the
@@ -244,9 +245,11 @@ class Backfill:
         finally:
             report.seconds = time.perf_counter() - started
         if "customers" in streams:
+            # From the run's first start: a resumed run resolves what the interrupted one wrote.
+            first_start = min(report.started_at, datetime.fromisoformat(run_id))
             with unit_of_work(self.engine) as session:
                 report.resolution = resolve_after_load(
-                    session=session, since=report.started_at, settings=self.settings.identity
+                    session=session, since=first_start, settings=self.settings.identity
                 )
         return report
 
@@ -265,9 +268,8 @@ class Backfill:
             if left > 0:
                 raise PeerUnavailableError(
                     f"{self.breaker.name} is unavailable: its circuit breaker opened at "
-                    f"{opened.isoformat(timespec='seconds')} after {found.consecutive_failures} "
-                    f"failed run(s) and stays open {left:.0f} s more (last error: "
-                    f"{found.last_error or 'unknown'})",
+                    f"{opened.isoformat(timespec='seconds')} and stays open {left:.0f} s more "
+                    f"(last error: {found.last_error or 'unknown'})",
                     code="circuit_open",
                 )
 
