@@ -100,6 +100,17 @@ class CustomerDeletionFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class RefundTransactionFacts:
+    """One successful transaction of a refund: money that went back, by the source's id."""
+
+    transaction_id: str
+    method: str
+    amount_cents: int  # positive: the amount given back
+    currency: str | None
+    processed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class RefundFacts:
     """Money given back on an order of a source."""
 
@@ -109,6 +120,7 @@ class RefundFacts:
     amount_cents: int
     currency: str | None
     refunded_at: datetime | None
+    transactions: tuple[RefundTransactionFacts, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from amigo.ingest.facts import (
     MappingContext,
     OrderFacts,
     ProductFacts,
+    RefundFacts,
     StoreFacts,
 )
 from amigo.ingest.models import RawConsent, RecordStatus, SourceRecord
@@ -637,9 +638,15 @@ def _replace_lines_and_payments(
     if not carries_lines:
         return
     ids = [order_ids[sid] for sid in carries_lines]
-    for table in (table_of(OrderLine), table_of(Payment)):
-        for condition in is_one_of(connection, table.c.order_id, ids):
-            connection.execute(delete(table).where(condition))
+    lines, payments = table_of(OrderLine), table_of(Payment)
+    for condition in is_one_of(connection, lines.c.order_id, ids):
+        connection.execute(delete(lines).where(condition))
+    for condition in is_one_of(connection, payments.c.order_id, ids):
+        # A payment written on its own (a refund transaction) is no part of the order's
+        # version: it stays.
+        connection.execute(
+            delete(payments).where(condition, payments.c.source_payment_id.is_(None))
+        )
     line_rows = []
     payment_rows = []
     for sid in carries_lines:
@@ -794,26 +801,91 @@ def write_nothing(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
 
 
 def write_refunds(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
-    """Accept refunds of known orders; one of an order not in the repository is rejected."""
+    """Write each successful refund transaction as a negative payment of its order, once.
+
+    Keyed by the transaction's id: a refund delivered again writes nothing new,
+    and an order's later version, which replaces its own payments, leaves
+    them. A refund of an order not in the repository is rejected (its
+    delivery waits for the order); a transaction in another currency than
+    its order's is not written, with an issue. The caller holds the order's
+    lock (Shopify webhooks), so payment numbers are taken after the highest.
+    """
+    payments = table_of(Payment)
     by_system: dict[str, set[str]] = {}
     for p in pending:
         by_system.setdefault(p.facts.source_system, set()).add(p.facts.order_source_id)
-    known = {
-        (system, source_id)
-        for system, source_ids in by_system.items()
-        for source_id in _order_ids(ctx.connection, system, sorted(source_ids))
-    }
-    return {
-        p.record_id: _issue(
-            "order",
-            "unknown_order",
-            f"refund {p.facts.refund_id} is of order {p.facts.order_source_id}, "
-            "which is not in the repository",
-            p.facts.order_source_id,
-        )
-        for p in pending
-        if (p.facts.source_system, p.facts.order_source_id) not in known
-    }
+    orders: dict[tuple[str, str], tuple[int, str]] = {}
+    for system, source_ids in by_system.items():
+        for condition in is_one_of(
+            ctx.connection, order_table.c.source_order_id, sorted(source_ids)
+        ):
+            found = ctx.connection.execute(
+                select(
+                    order_table.c.source_order_id, order_table.c.id, order_table.c.currency
+                ).where(order_table.c.source_system == system, condition)
+            )
+            orders.update(((system, sid), (oid, currency)) for sid, oid, currency in found)
+    rejects: Rejects = {}
+    rows: list[dict[str, Any]] = []
+    taken: dict[int, tuple[int, set[str]]] = {}  # order id -> (highest number, transaction ids)
+    for p in pending:
+        facts: RefundFacts = p.facts
+        order = orders.get((facts.source_system, facts.order_source_id))
+        if order is None:
+            rejects[p.record_id] = _issue(
+                "order",
+                "unknown_order",
+                f"refund {facts.refund_id} is of order {facts.order_source_id}, "
+                "which is not in the repository",
+                facts.order_source_id,
+            )
+            continue
+        order_id, currency = order
+        if order_id not in taken:
+            stored = ctx.connection.execute(
+                select(payments.c.payment_number, payments.c.source_payment_id).where(
+                    payments.c.order_id == order_id
+                )
+            ).all()
+            taken[order_id] = (
+                max((number for number, _sid in stored), default=0),
+                {sid for _number, sid in stored if sid is not None},
+            )
+        highest, written = taken[order_id]
+        for money in facts.transactions:
+            if money.transaction_id in written:
+                continue  # this refund, or this transaction, was written already
+            if money.currency is not None and money.currency != currency:
+                ctx.issues.append(
+                    (
+                        p.record_id,
+                        _issue(
+                            "currency",
+                            "currency_mismatch",
+                            f"refund transaction {money.transaction_id} is in {money.currency}, "
+                            f"its order in {currency}: not written",
+                            money.currency,
+                        ),
+                    )
+                )
+                continue
+            highest += 1
+            written.add(money.transaction_id)
+            rows.append(
+                {
+                    "order_id": order_id,
+                    "payment_number": highest,
+                    "method": money.method,
+                    "amount_cents": -money.amount_cents,
+                    "status": "refunded",
+                    "paid_at": money.processed_at,
+                    "source_payment_id": money.transaction_id,
+                }
+            )
+        taken[order_id] = (highest, written)
+    if rows:
+        bulk_insert(ctx.connection, payments, rows)
+    return rejects
 
 
 __all__ = [

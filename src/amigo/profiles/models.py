@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -224,10 +225,22 @@ class OrderLine(Base):
 
 
 class Payment(Base):
-    """A payment recorded against an order."""
+    """A payment recorded against an order; money given back (a refund) is negative."""
 
     __tablename__ = "payment"
-    __table_args__ = (UniqueConstraint("order_id", "payment_number"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "payment_number"),
+        # A payment the source names by an id of its own (a Shopify refund transaction)
+        # is written once: partial, as an order's own payments have none.
+        Index(
+            "ix_payment_source_payment",
+            "order_id",
+            "source_payment_id",
+            unique=True,
+            postgresql_where=text("source_payment_id IS NOT NULL"),
+            sqlite_where=text("source_payment_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
@@ -236,6 +249,9 @@ class Payment(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(30))
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The source's id of a payment written on its own, apart from the order's versions
+    # (a Shopify refund transaction); None for the payments an order or receipt carries.
+    source_payment_id: Mapped[str | None] = mapped_column(String(80))
 
 
 class Interaction(Base):

@@ -35,6 +35,7 @@ from amigo.profiles.models import (
     Interaction,
     Order,
     OrderLine,
+    Payment,
     Product,
     SalesAssociate,
     Store,
@@ -352,6 +353,24 @@ def order_states(
                 status=row.status,
             )
     return found
+
+
+def source_payments(
+    connection: Connection, order_id: int, source_payment_ids: Sequence[str]
+) -> int:
+    """Return how many of these source payments (refund transactions) the order holds."""
+    payments = table_of(Payment)
+    if not source_payment_ids:
+        return 0
+    return int(
+        connection.scalar(
+            select(func.count()).where(
+                payments.c.order_id == order_id,
+                payments.c.source_payment_id.in_(list(source_payment_ids)),
+            )
+        )
+        or 0
+    )
 
 
 def record_interactions(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:

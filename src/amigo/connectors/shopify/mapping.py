@@ -39,6 +39,7 @@ from amigo.ingest.facts import (
     OrderLineFacts,
     PaymentFacts,
     RefundFacts,
+    RefundTransactionFacts,
 )
 from amigo.quality.addresses import (
     normalize_address_line,
@@ -511,39 +512,101 @@ def map_customer_deletion(
 
 @rejecting
 def map_refund(row: dict[str, Any], ctx: MappingContext) -> MappingResult[RefundFacts]:
-    """Map refunds/create: the successful refund transactions' sum, on its order."""
+    """Map refunds/create: its successful refund transactions, on its order.
+
+    Only a transaction of kind ``refund`` with status ``success`` gave money
+    back; one pending, failed or in error is named in an issue and not
+    written. A refund none of whose refund transactions succeeded is rejected
+    (kept raw with the reason); one without transactions (a restock, nothing
+    paid back) is a refund of nothing.
+    """
     issues = Issues()
     body = _body(row)
     refund_id = require_id(shopify_id(body.get("id")), _ORDER_ID_MAX)
     order_id = shopify_id(body.get("order_id"))
     if order_id is None or len(order_id) > _ORDER_ID_MAX:
         raise Rejected(new_issue("order", "missing_value", "The refund names no order."))
-    total = 0
-    currency = None
+    refunded_at = _consent_time(
+        body.get("processed_at") or body.get("created_at"), "refunded_at", issues
+    )
+    succeeded: list[RefundTransactionFacts] = []
+    not_succeeded: list[str] = []
     transactions = body.get("transactions")
     for transaction in transactions if isinstance(transactions, list) else []:
         if not isinstance(transaction, dict):
             continue
-        kind = (text(transaction.get("kind"), "amount", issues) or "").lower()
-        status = (text(transaction.get("status"), "amount", issues) or "success").lower()
-        if kind != "refund" or status != "success":
+        if (text(transaction.get("kind"), "transactions", issues) or "").lower() != "refund":
             continue
-        amount = issues.take(
-            parse_amount(text(transaction.get("amount"), "amount", issues), field="amount")
+        transaction_id = shopify_id(transaction.get("id"))
+        status = (text(transaction.get("status"), "transactions", issues) or "").lower()
+        if status != "success":
+            not_succeeded.append(
+                f"{transaction_id or 'without an id'} {status[:20] or 'no status'}"
+            )
+            continue
+        money = _refund_transaction(transaction, transaction_id, refunded_at, issues)
+        if money is not None:
+            succeeded.append(money)
+    if not_succeeded:
+        told = "; ".join(not_succeeded[:10])
+        if not succeeded:
+            raise Rejected(
+                new_issue(
+                    "transactions",
+                    "refund_not_successful",
+                    f"No refund transaction succeeded ({told}): no money went back, "
+                    "nothing written.",
+                )
+            )
+        issues.add(
+            new_issue(
+                "transactions",
+                "refund_not_successful",
+                f"Refund transactions that did not succeed ({told}) were not written.",
+            )
         )
-        total += amount or 0
-        currency = currency or currency_code(text(transaction.get("currency"), "currency", issues))
     return issues.done(
         RefundFacts(
             source_system=SOURCE,
             refund_id=refund_id,
             order_source_id=order_id,
-            amount_cents=total,
-            currency=currency,
-            refunded_at=_consent_time(
-                body.get("processed_at") or body.get("created_at"), "refunded_at", issues
-            ),
+            amount_cents=sum(money.amount_cents for money in succeeded),
+            currency=next((money.currency for money in succeeded if money.currency), None),
+            refunded_at=refunded_at,
+            transactions=tuple(succeeded),
         )
+    )
+
+
+def _refund_transaction(
+    transaction: dict[str, Any],
+    transaction_id: str | None,
+    refunded_at: datetime | None,
+    issues: Issues,
+) -> RefundTransactionFacts | None:
+    """Return a successful refund transaction; one without an id or amount is left out."""
+    amount = issues.take(
+        parse_amount(text(transaction.get("amount"), "amount", issues), field="amount")
+    )
+    if transaction_id is None or len(transaction_id) > _SOURCE_ID_MAX or amount is None:
+        issues.add(
+            new_issue(
+                "transactions",
+                "invalid_transaction",
+                "A successful refund transaction has no valid id or amount: it was not written.",
+            )
+        )
+        return None
+    processed_at = transaction.get("processed_at") or transaction.get("created_at")
+    return RefundTransactionFacts(
+        transaction_id=transaction_id,
+        method=bounded(
+            text(transaction.get("gateway"), "method", issues), _METHOD_MAX, "method", issues
+        )
+        or "unknown",
+        amount_cents=amount,
+        currency=currency_code(text(transaction.get("currency"), "currency", issues)),
+        processed_at=_consent_time(processed_at, "refunded_at", issues) or refunded_at,
     )
 
 

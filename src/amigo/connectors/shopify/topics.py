@@ -60,6 +60,7 @@ from amigo.profiles.service import (
     linked_profile,
     locate_customers,
     order_states,
+    source_payments,
 )
 from amigo.quality.dates import parse_timestamp
 from amigo.quality.emails import email_match_key, normalize_email
@@ -382,7 +383,12 @@ def order_changed(ctx: Context) -> Handled:
 
 
 def refund_created(ctx: Context) -> Handled:
-    """refunds/create: kept raw and announced on its order (the order's own webhook follows)."""
+    """refunds/create: its successful transactions become negative payments of its order.
+
+    The order's status stays what its own webhook says (``orders/updated``
+    brings ``refunded`` or ``partially_refunded``); the refund is announced
+    once, when first written.
+    """
     envelope = mapping.webhook_envelope(ctx.topic, ctx.triggered_at, ctx.payload)
     order_id = mapping.shopify_id(ctx.payload.get("order_id"))
     if order_id is not None:
@@ -398,6 +404,10 @@ def refund_created(ctx: Context) -> Handled:
         return Handled(f"refund {refund_id}: stored already (unchanged)")
     facts = mapping.map_refund(envelope, mapping_context({})).facts
     state = order_states(ctx.session.connection(), SYSTEM, [order_id])[order_id]
+    ids = [money.transaction_id for money in facts.transactions] if facts else []
+    held = f"{source_payments(ctx.session.connection(), state.id, ids)} refund payment(s)"
+    if stats.updated:  # the same refund delivered again (another X-Shopify-Triggered-At)
+        return Handled(f"refund {refund_id} of order {order_id}: written once already ({held})")
     ctx.announce(
         "order.refunded",
         state.external_id,
@@ -407,7 +417,7 @@ def refund_created(ctx: Context) -> Handled:
         amount_cents=facts.amount_cents if facts else None,
         currency=facts.currency if facts else None,
     )
-    return Handled(f"refund {refund_id} of order {order_id}: recorded")
+    return Handled(f"refund {refund_id} of order {order_id}: recorded ({held} on the order)")
 
 
 # ---------------------------------------------------------------- compliance
