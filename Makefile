@@ -57,7 +57,7 @@ browser:
 
 test: dev browser
 	$(MAKE) lint
-	$(BIN)/pytest -n 2 -m "not slow" --durations=15
+	$(BIN)/pytest -n 3 -m "not slow" --durations=15
 
 bench: dev
 	$(BIN)/pytest -m slow
