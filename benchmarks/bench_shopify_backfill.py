@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
+from shopify_stream import canonical_state, deliver, disorder, make_stream
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -179,6 +180,12 @@ def _run(args: argparse.Namespace, label: str, faults: float) -> dict[str, Any]:
         seconds = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_SELF)
         digest, records, orders = canonical_digest(engine)
+        streamed: dict[str, Any] | None = None
+        if args.webhooks:
+            stream = make_stream(args.customers, args.seed, args.webhooks)
+            deliveries = stream if faults == 0 else disorder(stream, args.seed)
+            streamed = deliver(engine, deliveries, args.data)
+            streamed["state"] = canonical_state(engine)
     finally:
         engine.dispose()
         process.terminate()
@@ -205,6 +212,7 @@ def _run(args: argparse.Namespace, label: str, faults: float) -> dict[str, Any]:
         "records": records,
         "orders": orders,
         "rejected": sum(s.stats.rejected for s in report.streams),
+        "streamed": streamed,
         "announced": announced,
     }
 
@@ -219,6 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (else SQLite)")
     parser.add_argument("--data", type=Path, default=Path("bench-data"))
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--webhooks",
+        type=int,
+        default=0,
+        help="then a stream of this many webhooks: in order once after the fault-free "
+        "backfill, shuffled with repeats after the faulted one (benchmarks/shopify_stream.py)",
+    )
     args = parser.parse_args(argv)
     backend = "PostgreSQL" if args.postgres else "SQLite"
     results = [_run(args, "fault-free", 0.0), _run(args, "faults", args.faults)]
@@ -243,6 +258,22 @@ def main(argv: list[str] | None = None) -> int:
         f"  end states {'identical' if same else 'DIFFERENT'}: "
         f"{results[0]['digest'][:16]} / {results[1]['digest'][:16]}"
     )
+    if args.webhooks:
+        for r in results:
+            w = r["streamed"]
+            answers = ", ".join(f"{n:,} {status}" for status, n in sorted(w["answers"].items()))
+            order = "in order, once" if r["faults"] == 0 else "shuffled, with repeats"
+            print(
+                f"  then {w['sent']:,} webhooks {order}: answered {answers}; "
+                f"{w['processed']:,} processed, {w['dead']:,} dead, in {w['seconds']:.1f} s; "
+                f"{w['renamed']:,} profiles renamed, {w['stale']:,} older versions kept as stale"
+            )
+        streamed_same = results[0]["streamed"]["state"] == results[1]["streamed"]["state"]
+        print(
+            f"  states after the webhooks {'identical' if streamed_same else 'DIFFERENT'}: "
+            f"{results[0]['streamed']['state'][:16]} / {results[1]['streamed']['state'][:16]}"
+        )
+        same = same and streamed_same
     return 0 if same else 1
 
 
