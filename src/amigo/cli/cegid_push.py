@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from amigo.cli.common import console, counted_progress, get_engine, stop_on_signals, user_errors
+from amigo.cli.common import (
+    console,
+    counted_progress,
+    get_engine,
+    parse_since,
+    stop_on_signals,
+    user_errors,
+)
 from amigo.connectors.cegid.importfile import export_enrichment
 from amigo.connectors.cegid.outbound import (
     PushSummary,
@@ -22,18 +28,6 @@ from amigo.core.clock import utcnow
 from amigo.core.config import get_settings
 from amigo.core.db import unit_of_work
 from amigo.core.errors import InvalidInputError
-
-
-def _date(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInputError(
-            f"--since {value!r} is not a date: use 2026-12-01 or 2026-12-01T08:00:00+01:00"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _summary_table(summary: PushSummary, *, dry_run: bool) -> Table:
@@ -71,7 +65,7 @@ def push(
     engine = get_engine()
     client = None if dry_run else client_from_settings(settings)
     with unit_of_work(engine) as session:
-        start = push_since(session=session, since=_date(since), all_profiles=all_profiles)
+        start = push_since(session=session, since=parse_since(since), all_profiles=all_profiles)
     console.print(
         f"pushing the profiles changed since {start.isoformat(timespec='seconds')}"
         if start
@@ -141,7 +135,11 @@ def export_enrichment_command(
     settings = get_settings().cegid
     with unit_of_work(get_engine()) as session:
         written = export_enrichment(
-            session=session, out_dir=out_dir, since=_date(since), settings=settings, now=utcnow()
+            session=session,
+            out_dir=out_dir,
+            since=parse_since(since),
+            settings=settings,
+            now=utcnow(),
         )
     console.print(
         f"wrote {written.path}: {written.rows:,} Y2 customers of {written.profiles:,} profiles",

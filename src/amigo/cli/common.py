@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from types import FrameType
 from typing import ParamSpec, TypeVar
@@ -18,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from amigo.core.config import get_settings
 from amigo.core.db import make_engine
-from amigo.core.errors import AmigoError
+from amigo.core.errors import AmigoError, InvalidInputError
 from amigo.core.migrate import current_revision, head_revision
 
 P = ParamSpec("P")
@@ -43,6 +44,19 @@ def stop_on_signals(announce: str | None = None) -> threading.Event:
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
     return stop
+
+
+def parse_since(value: str | None, option: str = "--since") -> datetime | None:
+    """Return an option's date or time as an aware datetime (UTC when it names no zone)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError(
+            f"{option} {value!r} is not a date (2026-11-01) or a time (2026-11-01T08:00:00+01:00)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def fail(message: str) -> typer.Exit:

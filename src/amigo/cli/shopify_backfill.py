@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from amigo.cli.common import console, error_console, get_engine, user_errors
+from amigo.cli.common import console, error_console, get_engine, parse_since, user_errors
 from amigo.connectors.resilience import RetryPolicy
 from amigo.connectors.shopify.admin import AdminClient
 from amigo.connectors.shopify.backfill import STREAMS, Backfill, BackfillReport, StreamReport
@@ -37,18 +35,6 @@ class _RichProgress:
         self.progress.update(
             task, total=report.stats.read, completed=report.stats.read, pages=report.pages
         )
-
-
-def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInputError(
-            f"--since {value!r} is not a date (2026-11-01) or a time (2026-11-01T08:00:00+01:00)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _summary(report: BackfillReport) -> Table:
@@ -146,7 +132,7 @@ def backfill_command(
         with client, Progress(*columns, console=console, transient=False) as progress:
             report = Backfill(
                 engine=engine, client=client, settings=settings, progress=_RichProgress(progress)
-            ).run(streams=[only] if only else STREAMS, since=_since(since), restart=restart)
+            ).run(streams=[only] if only else STREAMS, since=parse_since(since), restart=restart)
     except KeyboardInterrupt:
         error_console.print(
             "interrupted: the pages written are kept; the same command resumes after them"
