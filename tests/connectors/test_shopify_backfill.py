@@ -213,7 +213,9 @@ def test_faults_on_a_fifth_of_calls_end_in_the_fault_free_state(
     with serving(shop, faults=faults, bucket=Bucket(100_000, 100_000)) as stand_in:
         report = backfill(fresh, stand_in, backfill_settings(tmp_path))
     assert sum(stand_in.fault_counts.values()) >= 3
-    assert report.calls.retries == sum(stand_in.fault_counts.values())
+    # Every injected fault was tried again; on a loaded machine a sound answer can also come
+    # later than the 0.25 s timeout and be tried again (seen in CI with three workers).
+    assert report.calls.retries >= sum(stand_in.fault_counts.values())
     records, orders = canonical(fresh)
     assert (records, orders) == reference
     assert len(orders) == len({order[0] for order in orders}) == len(shop.orders)
