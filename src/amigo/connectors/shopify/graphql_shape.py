@@ -162,6 +162,19 @@ def _consent(state: Any, level: Any, updated_at: Any) -> dict[str, Any] | None:
     }
 
 
+def _node_consent(current: dict[str, Any], older: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the consent of an email address or phone number, else of the older object."""
+    if current:
+        return _consent(
+            current.get("marketingState"),
+            current.get("marketingOptInLevel"),
+            current.get("marketingUpdatedAt"),
+        )
+    return _consent(
+        older.get("marketingState"), older.get("marketingOptInLevel"), older.get("consentUpdatedAt")
+    )
+
+
 def customer_payload(node: dict[str, Any]) -> dict[str, Any]:
     """Return a customer node as the REST customer object (the webhook's body)."""
     email_address = _object(node.get("defaultEmailAddress"))
@@ -171,32 +184,8 @@ def customer_payload(node: dict[str, Any]) -> dict[str, Any]:
     old_sms = _object(node.get("smsMarketingConsent"))
     email = email_address.get("emailAddress") or node.get("email")
     phone = phone_number.get("phoneNumber") or node.get("phone")
-    email_consent = (
-        _consent(
-            email_address.get("marketingState"),
-            email_address.get("marketingOptInLevel"),
-            email_address.get("marketingUpdatedAt"),
-        )
-        if email_address
-        else _consent(
-            old_email.get("marketingState"),
-            old_email.get("marketingOptInLevel"),
-            old_email.get("consentUpdatedAt"),
-        )
-    )
-    sms_consent = (
-        _consent(
-            phone_number.get("marketingState"),
-            phone_number.get("marketingOptInLevel"),
-            phone_number.get("marketingUpdatedAt"),
-        )
-        if phone_number
-        else _consent(
-            old_sms.get("marketingState"),
-            old_sms.get("marketingOptInLevel"),
-            old_sms.get("consentUpdatedAt"),
-        )
-    )
+    email_consent = _node_consent(email_address, old_email)
+    sms_consent = _node_consent(phone_number, old_sms)
     if sms_consent is not None:
         sms_consent["consent_collected_from"] = phone_number.get(
             "marketingCollectedFrom", old_sms.get("consentCollectedFrom")
