@@ -10,12 +10,12 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 
 from amigo.cli.common import console, error_console, get_engine, stop_on_signals, user_errors
+from amigo.cli.load import FileBars
 from amigo.connectors.cegid.dropfolder import DropFolder, Dropped, FileOutcome
 from amigo.connectors.cegid.dropfolder import watch as watch_folder
 from amigo.core.config import get_settings
@@ -26,18 +26,8 @@ from amigo.identity.service import resolve_after_load
 from amigo.ingest.service import FileStats
 
 
-class _CurrentFile:
+class _CurrentFile(FileBars):
     """Draw a bar for the file being loaded; it goes once the file's line is printed."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.tasks: dict[str, TaskID] = {}
-
-    def file_started(self, file: str, total_rows: int | None) -> None:
-        self.tasks[file] = self.progress.add_task(file, total=total_rows)
-
-    def rows_done(self, file: str, count: int) -> None:
-        self.progress.advance(self.tasks[file], count)
 
     def file_finished(self, stats: FileStats) -> None:
         task = self.tasks.pop(stats.file, None)

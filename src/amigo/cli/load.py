@@ -26,8 +26,8 @@ from amigo.identity.service import resolve_after_load
 from amigo.ingest.service import FileStats, LoadReport, load_directory
 
 
-class _RichProgress:
-    """Draw one progress bar per file."""
+class FileBars:
+    """Draw one progress bar per file of a load (the drop folder's watcher reuses it)."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
@@ -145,7 +145,7 @@ def register(app: typer.Typer) -> None:
                 batch_size=batch_size or get_settings().load.batch_size,
                 workers=get_settings().load.workers if workers is None else workers,
                 encoding=encoding,
-                progress=_RichProgress(progress),
+                progress=FileBars(progress),
             )
         if report.resumed:
             console.print("[yellow]Resumed an interrupted load of this directory.[/]")
