@@ -7,8 +7,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from amigo.cli.common import console, error_console, get_engine, parse_since, user_errors
-from amigo.connectors.resilience import RetryPolicy
-from amigo.connectors.shopify.admin import AdminClient
+from amigo.connectors.shopify.admin import client_from_settings
 from amigo.connectors.shopify.backfill import STREAMS, Backfill, BackfillReport, StreamReport
 from amigo.core.config import get_settings
 from amigo.core.errors import InvalidInputError
@@ -99,29 +98,11 @@ def backfill_command(
     failing calls are retried until the circuit breaker opens.
     """
     settings = get_settings()
-    shopify = settings.shopify
-    domain = (shop or shopify.shop_domain or "").strip().lower()
-    if not domain:
-        raise InvalidInputError(
-            "name the shop: --shop ami-paris.myshopify.com, or set AMIGO_SHOPIFY_SHOP_DOMAIN"
-        )
-    if shopify.admin_access_token is None:
-        raise InvalidInputError(
-            "set AMIGO_SHOPIFY_ADMIN_ACCESS_TOKEN to the app's Admin API access token "
-            "(scopes read_customers, read_orders)"
-        )
     if only is not None and only not in STREAMS:
         raise InvalidInputError(f"--only {only!r}: customers or orders")
+    client = client_from_settings(settings.shopify, scopes="read_customers, read_orders", shop=shop)
     engine = get_engine()
     upgrade(engine)
-    client = AdminClient(
-        domain,
-        shopify.admin_access_token,
-        shopify.api_version,
-        policy=RetryPolicy(),
-        timeout_seconds=shopify.admin_timeout_seconds,
-        base_url=shopify.admin_url,
-    )
     columns = (
         TextColumn("{task.description:<10}"),
         BarColumn(),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 
 from amigo.cli.common import console, get_engine, stop_on_signals, user_errors
-from amigo.connectors.resilience import RetryPolicy
-from amigo.connectors.shopify.admin import AdminClient
+from amigo.connectors.shopify.admin import AdminClient, client_from_settings
 from amigo.connectors.shopify.outbound import PushTally, outbound_consumer, replay_dead_letter
 from amigo.core.clock import utcnow
 from amigo.core.config import ShopifySettings, get_settings
@@ -16,22 +15,8 @@ from amigo.events.bus import NatsBus, open_bus
 
 
 def admin_client(settings: ShopifySettings) -> AdminClient:
-    """Return the Admin API client the settings describe, or say which setting is missing."""
-    domain = (settings.shop_domain or "").strip().lower()
-    if not domain or settings.admin_access_token is None:
-        raise InvalidInputError(
-            "pushing to Shopify needs AMIGO_SHOPIFY_SHOP_DOMAIN and "
-            "AMIGO_SHOPIFY_ADMIN_ACCESS_TOKEN (scopes write_customers, "
-            "write_customer_data_erasure)"
-        )
-    return AdminClient(
-        domain,
-        settings.admin_access_token,
-        settings.api_version,
-        policy=RetryPolicy(),
-        timeout_seconds=settings.admin_timeout_seconds,
-        base_url=settings.admin_url,
-    )
+    """Return the Admin API client pushes go through."""
+    return client_from_settings(settings, scopes="write_customers, write_customer_data_erasure")
 
 
 @user_errors

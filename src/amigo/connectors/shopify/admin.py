@@ -44,7 +44,13 @@ from amigo.connectors.resilience import (
     TransientError,
     call_with_retries,
 )
-from amigo.core.errors import AmigoError, NotAuthenticatedError, PermissionDeniedError
+from amigo.core.config import ShopifySettings
+from amigo.core.errors import (
+    AmigoError,
+    InvalidInputError,
+    NotAuthenticatedError,
+    PermissionDeniedError,
+)
 
 log = logging.getLogger(__name__)
 _ERROR_TEXT = 300  # characters of a refusal's body quoted in the error
@@ -334,4 +340,32 @@ def _quote(response: httpx.Response) -> str:
     return json.dumps(body, ensure_ascii=False)[:_ERROR_TEXT]
 
 
-__all__ = ["AdminClient", "CallStats", "ShopifyApiError", "ThrottledError"]
+def client_from_settings(
+    settings: ShopifySettings, *, scopes: str, shop: str | None = None
+) -> AdminClient:
+    """Return the Admin API client the settings describe (``shop`` overrides the domain).
+
+    ``scopes``: what the calling command needs, named in the error when the token is unset.
+    """
+    domain = (shop or settings.shop_domain or "").strip().lower()
+    if not domain:
+        raise InvalidInputError(
+            "name the shop: set AMIGO_SHOPIFY_SHOP_DOMAIN (ami-paris.myshopify.com), or --shop "
+            "where the command has it"
+        )
+    if settings.admin_access_token is None:
+        raise InvalidInputError(
+            f"set AMIGO_SHOPIFY_ADMIN_ACCESS_TOKEN to the app's Admin API access token (scopes "
+            f"{scopes})"
+        )
+    return AdminClient(
+        domain,
+        settings.admin_access_token,
+        settings.api_version,
+        policy=RetryPolicy(),
+        timeout_seconds=settings.admin_timeout_seconds,
+        base_url=settings.admin_url,
+    )
+
+
+__all__ = ["AdminClient", "CallStats", "ShopifyApiError", "ThrottledError", "client_from_settings"]
