@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from amigo.core.clock import utcnow
 from amigo.core.errors import ConflictError, InvalidInputError, NotFoundError
 from amigo.events.models import OutboxEvent
-from amigo.identity.merging import PROFILE_FIELDS
+from amigo.identity.merging import PROFILE_FIELDS, MergeContext, MergePlan, MergeStep, apply_merges
 from amigo.identity.models import (
     DistinctDecision,
     IdentityLink,
@@ -134,6 +135,28 @@ def test_bad_unmerges_and_merges_are_refused_with_a_reason(
         merge_profiles(session=scratch, survivor_id=1, merged_id=1, actor="cli")
     with pytest.raises(NotFoundError):
         merge_profiles(session=scratch, survivor_id=1, merged_id=10**9, actor="cli")
+
+
+def test_a_merge_plan_naming_a_profile_that_is_not_active_is_refused_whole(
+    resolved: Resolved, scratch: Session
+) -> None:
+    done = scratch.scalars(select(MergeEvent).order_by(MergeEvent.id)).first()
+    assert done is not None
+    already_merged, survivor = done.merged_id, done.survivor_id
+    connection = scratch.connection()
+    events_before = scratch.scalar(select(func.count()).select_from(MergeEvent))
+    context = MergeContext(actor="test", now=utcnow())
+
+    def plan(merged_id: int) -> MergePlan:
+        return MergePlan(
+            survivor_id=survivor, steps=(MergeStep(merged_id=merged_id, rule="manual"),)
+        )
+
+    with pytest.raises(InvalidInputError, match="is merged, not active"):
+        apply_merges(connection, [plan(already_merged)], context)
+    with pytest.raises(NotFoundError, match="no golden customer"):
+        apply_merges(connection, [plan(10**9)], context)
+    assert scratch.scalar(select(func.count()).select_from(MergeEvent)) == events_before
 
 
 def _pending(session: Session) -> MatchReview:

@@ -8,6 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from amigo.consent.models import ConsentState
+from amigo.consent.service import rebuild_projection
+from amigo.core.clock import utcnow
 from amigo.core.errors import InvalidInputError
 from amigo.events.models import OutboxEvent
 from amigo.identity.evaluation import evaluate, read_truth
@@ -94,6 +97,32 @@ def test_merged_profiles_point_to_their_survivor_and_hold_nothing(resolved: Reso
             session.get(GoldenCustomer, s).status == CustomerStatus.ACTIVE  # type: ignore[union-attr]
             for s in survivors
         )
+
+
+def test_survivors_consents_are_what_the_ledger_decides_and_merged_ones_hold_none(
+    resolved: Resolved, scratch: Session
+) -> None:
+    # The rebuild from the ledger must find the states the merges left.
+    check = rebuild_projection(session=scratch, now=utcnow(), check_only=True)
+    merged_ids = select(GoldenCustomer.id).where(GoldenCustomer.status == CustomerStatus.MERGED)
+    held_by_merged = scratch.scalar(
+        select(func.count())
+        .select_from(ConsentState)
+        .where(ConsentState.customer_id.in_(merged_ids))
+    )
+    changed = [
+        event.data
+        for event in scratch.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "consent.changed")
+        )
+        if event.data["cause"] == "merge"
+    ]
+
+    assert check.differences == 0
+    assert held_by_merged == 0
+    # Survivors that had no state for a purpose took their merged profile's, announced.
+    assert any(data["previous_status"] == "never_asked" for data in changed)
+    assert all(data["customer"].startswith("AMI-") for data in changed)
 
 
 def test_store_ties_are_the_survivors_own(resolved: Resolved) -> None:

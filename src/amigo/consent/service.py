@@ -343,6 +343,11 @@ def _owned_rows(connection: Connection, active_ids: Sequence[int]) -> Iterable[t
             .where(condition)
         ).fetchall():
             yield row[0], row
+    direct = connection.scalar(
+        select(ledger.c.id).where(ledger.c.customer_id.is_not(None)).limit(1)
+    )
+    if direct is None:
+        return  # no statement was ever made to AMIgo itself: none to look for up the merges
     holder = _held_by(connection, active_ids)
     for condition in is_one_of(connection, ledger.c.customer_id, list(holder)):
         for row in connection.execute(

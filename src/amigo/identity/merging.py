@@ -144,15 +144,28 @@ def profile_state(row: Any) -> dict[str, Any]:
     return state
 
 
-# A link read as the customer facts survivorship asks for (same attribute names).
+# A link read as the customer facts survivorship asks for (same attribute names),
+# and no more: at the seed volume every column is a million values decoded.
 _FACT_COLUMNS = [
-    *(c for c in links.c if c.name not in {"origin", "source_created_at"}),
+    *(
+        links.c[name]
+        for name in (
+            "id",
+            "customer_id",
+            "record_id",
+            "source_system",
+            "source_id",
+            "observed_at",
+            "email_match_key",
+            *SCALAR_FIELDS,
+            *ADDRESS_FIELDS,
+        )
+    ),
     links.c.source_created_at.label("created_at"),
     func.coalesce(links.c.origin, "web form").label("origin"),
 ]
-_STATE_COLUMNS = [golden.c[name] for name in ("id", "external_id", "status", "merged_into_id")] + [
-    golden.c[name] for name in PROFILE_FIELDS
-]
+_IDENTITY_COLUMNS = [golden.c[name] for name in ("id", "external_id", "status", "merged_into_id")]
+_STATE_COLUMNS = _IDENTITY_COLUMNS + [golden.c[name] for name in PROFILE_FIELDS]
 
 
 def _jsonable(value: Any) -> Any:
@@ -300,9 +313,6 @@ def apply_merges(
     if not plans:
         return []
     survivor_of = {step.merged_id: plan.survivor_id for plan in plans for step in plan.steps}
-    involved = set(survivor_of) | {plan.survivor_id for plan in plans}
-    affected = _id_table(connection, "amigo_affected", involved)
-    _check_active(connection, affected, involved)
     merge_map = _temporary(
         connection,
         "amigo_merge_map",
@@ -364,9 +374,18 @@ def apply_merges(
         ).bindparams(bindparam("now", context.now, type_=UTCDateTime())),
     )
     _move_store_links(connection)
-    # The survivors' consents now count every statement of their records.
-    project_consents(connection, involved, now=context.now, cause="merge")
-    del moved, affected
+    # A merged profile holds no state of its own: deleted in one statement,
+    # not read back profile by profile. The survivors' consents now count
+    # every statement of their records.
+    connection.execute(
+        text(
+            "DELETE FROM consent_state WHERE customer_id IN (SELECT merged_id FROM amigo_merge_map)"
+        )
+    )
+    project_consents(
+        connection, sorted({plan.survivor_id for plan in plans}), now=context.now, cause="merge"
+    )
+    del moved
     return event_ids
 
 
@@ -426,16 +445,9 @@ def _move_store_links(connection: Connection) -> None:
     )
 
 
-def _check_active(connection: Connection, affected: Table, involved: set[int]) -> None:
-    found = {
-        int(row.id): row
-        for row in connection.execute(
-            select(golden.c.id, golden.c.external_id, golden.c.status).where(
-                golden.c.id.in_(select(affected.c.id))
-            )
-        )
-    }
-    for profile_id in sorted(involved):
+def _check_active(found: dict[int, Any], ids: Sequence[int]) -> None:
+    """Refuse the merge if a profile is missing or not active (the transaction then rolls back)."""
+    for profile_id in ids:
         row = found.get(profile_id)
         if row is None:
             raise NotFoundError(f"no golden customer with id {profile_id}")
@@ -463,8 +475,16 @@ def _audit_and_stage(
     connection: Connection, plans: Sequence[MergePlan], context: MergeContext, staged: Table
 ) -> list[int]:
     """Derive the plans' survivors, stage their values, write their audit entries and events."""
-    ids = sorted({p.survivor_id for p in plans} | {s.merged_id for p in plans for s in p.steps})
-    before = {row.id: row for row in _by_ids(connection, _STATE_COLUMNS, golden.c.id, ids)}
+    survivors = sorted({p.survivor_id for p in plans})
+    merged = sorted({s.merged_id for p in plans for s in p.steps})
+    ids = sorted({*survivors, *merged})
+    # A survivor's whole state is the audit's "before"; of a merged profile,
+    # whose row keeps its values, only what says who it is and that it is active.
+    before = {row.id: row for row in _by_ids(connection, _STATE_COLUMNS, golden.c.id, survivors)}
+    before.update(
+        (row.id, row) for row in _by_ids(connection, _IDENTITY_COLUMNS, golden.c.id, merged)
+    )
+    _check_active(before, ids)
     linked: dict[int, list[Any]] = {}
     for row in _by_ids(connection, _FACT_COLUMNS, links.c.customer_id, ids):
         linked.setdefault(row.customer_id, []).append(row)
