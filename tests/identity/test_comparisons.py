@@ -6,6 +6,7 @@ import random
 from collections import Counter
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from amigo.identity.comparisons import COMPARISONS
@@ -70,6 +71,11 @@ def test_python_levels_equal_splink_levels_on_every_scored_pair(
         seen.update(enumerate(splink))
     # The sample reaches most levels of every comparison, not only the easy ones.
     assert len(seen) >= 0.5 * sum(len(c.levels) for c in COMPARISONS)
+    # Read a column at a time (the batch's way), the same levels.
+    columns = [pa.chunked_array([[p[f"mw_{c.name}"] for p in pairs]]) for c in COMPARISONS]
+    assert reader.levels_of_columns(columns) == [
+        tuple(reader.levels([p[f"mw_{c.name}"] for c in COMPARISONS])) for p in pairs
+    ]
 
 
 def test_python_match_weights_equal_splinks(

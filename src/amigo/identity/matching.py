@@ -535,6 +535,30 @@ class LevelReader:
             found.append(min(range(len(known)), key=lambda i: abs(known[i] - value)))
         return found
 
+    def levels_of_columns(
+        self, columns: Sequence[pa.Array | pa.ChunkedArray]
+    ) -> list[tuple[int, ...]]:
+        """Return each pair's levels from the columns of per-comparison weights, as ``levels``.
+
+        Column at a time in Arrow: at the seed volume, pair by pair in Python
+        took 14 s for 700,000 pairs.
+        """
+        import pyarrow.compute as pc  # noqa: PLC0415
+
+        per_comparison = []
+        for known, column in zip(self._weights, columns, strict=True):
+            whole = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            values = pc.fill_null(pc.cast(whole, pa.float64()), 0.0)
+            best = pa.repeat(0, len(values)).cast(pa.int8())
+            best_distance = pc.abs(pc.subtract(values, known[0]))
+            for index, weight in enumerate(known[1:], start=1):
+                distance = pc.abs(pc.subtract(values, weight))
+                closer = pc.less(distance, best_distance)  # ties keep the first level
+                best = pc.if_else(closer, pa.scalar(index, pa.int8()), best)
+                best_distance = pc.min_element_wise(distance, best_distance)
+            per_comparison.append(best.to_pylist())
+        return list(zip(*per_comparison, strict=True))
+
 
 def comparison_by_name(name: str) -> Comparison:
     """Return one of the model's comparisons by its output name."""

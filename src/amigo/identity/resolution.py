@@ -271,9 +271,11 @@ def score_pairs(
         pc.greater_equal(predicted["match_probability"], thresholds.review),
         pc.is_in(pc.cast(predicted["match_key"], pa.string()), value_set=rule_keys),
     )
-    columns = predicted.filter(wanted).to_pydict()
-    reader = LevelReader(model)
-    weight_columns = [columns[f"mw_{c.name}"] for c in COMPARISONS]
+    filtered = predicted.filter(wanted)
+    levels = LevelReader(model).levels_of_columns([filtered[f"mw_{c.name}"] for c in COMPARISONS])
+    columns = filtered.select(
+        ["unique_id_l", "unique_id_r", "match_weight", "match_probability", "match_key"]
+    ).to_pydict()
     features = records.features
     kept: list[ScoredPair] = []
     for index, (left, right, weight, probability, key) in enumerate(
@@ -297,7 +299,7 @@ def score_pairs(
                 probability=float(probability),
                 match_weight=float(weight),
                 blocking_rule=BLOCKING_RULES[int(key)][0],
-                levels=tuple(reader.levels([column[index] for column in weight_columns])),
+                levels=levels[index],
             )
         )
     return kept
