@@ -63,19 +63,14 @@ def test_python_levels_equal_splink_levels_on_every_scored_pair(
     rows, model, pairs = scored
     scorer, reader = PairScorer(model), LevelReader(model)
     assert len(pairs) > 300
+    columns = [pa.chunked_array([[p[f"mw_{c.name}"] for p in pairs]]) for c in COMPARISONS]
     seen: set[tuple[int, int]] = set()
-    for pair in pairs:
-        splink = reader.levels([pair[f"mw_{c.name}"] for c in COMPARISONS])
+    for pair, splink in zip(pairs, reader.levels_of_columns(columns), strict=True):
         left, right = rows[pair["unique_id_l"]], rows[pair["unique_id_r"]]
-        assert scorer.levels(left, right) == splink, (left, right)
+        assert tuple(scorer.levels(left, right)) == splink, (left, right)
         seen.update(enumerate(splink))
     # The sample reaches most levels of every comparison, not only the easy ones.
     assert len(seen) >= 0.5 * sum(len(c.levels) for c in COMPARISONS)
-    # Read a column at a time (the batch's way), the same levels.
-    columns = [pa.chunked_array([[p[f"mw_{c.name}"] for p in pairs]]) for c in COMPARISONS]
-    assert reader.levels_of_columns(columns) == [
-        tuple(reader.levels([p[f"mw_{c.name}"] for c in COMPARISONS])) for p in pairs
-    ]
 
 
 def test_python_match_weights_equal_splinks(

@@ -81,16 +81,13 @@ class _Resolver:
     context: MergeContext
     model_version: int | None
     outcome: IncrementalOutcome = field(default_factory=IncrementalOutcome)
-    _total: int | None = None
     _name_counts: dict[str, int] = field(default_factory=dict)
 
     def _rows(self, condition: Any) -> list[Any]:
         return list(self.connection.execute(select(links).where(condition)))
 
     def total_links(self) -> int:
-        if self._total is None:
-            self._total = _named_links(self.connection)
-        return self._total
+        return _named_links(self.connection)
 
     def _name_count(self, name: str) -> int:
         if name not in self._name_counts:
