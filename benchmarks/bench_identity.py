@@ -26,6 +26,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -134,14 +135,77 @@ def _figures(name: str, result: Evaluation, **extra: object) -> None:
     )
 
 
+class _MemorySampler:
+    """Peak memory of a child process by kind, and the stage it was in, from /proc.
+
+    `ru_maxrss` counts the SQLite pages read through mmap (file cache the
+    kernel can drop) with the heap; RssAnon is the heap alone.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.stage = "start-up"
+        self.peaks: dict[str, int] = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0}
+        self.anon_by_stage: dict[str, int] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.2):
+            try:
+                text = Path(f"/proc/{self.pid}/status").read_text()
+            except OSError:
+                return
+            kib = {
+                name: int(value.split()[0])
+                for name, _, value in (line.partition(":") for line in text.splitlines())
+                if name in self.peaks
+            }
+            for name, value in kib.items():
+                self.peaks[name] = max(self.peaks[name], value)
+            anon = kib.get("RssAnon", 0)
+            self.anon_by_stage[self.stage] = max(self.anon_by_stage.get(self.stage, 0), anon)
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 def _child(command: list[str], database: str) -> tuple[float, float]:
-    """Run an `amigo` command as a child process; return (seconds, peak RSS MiB)."""
+    """Run an `amigo` command as a child process; return (seconds, peak RSS MiB).
+
+    Its output is echoed; each stage line the CLI prints into a pipe
+    ("[  12.3 s] Scoring ...") tells the memory sampler where the run is.
+    """
     env = {**os.environ, "AMIGO_DATABASE_URL": database, "COLUMNS": "120"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "amigo.cli", *command], env=env, check=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "amigo.cli", *command],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
+    sampler = _MemorySampler(process.pid)
+    for line in process.stdout or ():
+        print(line, end="", flush=True)
+        if line.startswith("[") and " s] " in line:  # a stage starts (see _RichStages)
+            sampler.stage = line.partition(" s] ")[2].strip()[:60]
+    process.wait()
+    sampler.stop()
     elapsed = time.perf_counter() - started
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
     peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    print(
+        "memory "
+        + " ".join(f"peak_{name}_mib={kib / 1024:.0f}" for name, kib in sampler.peaks.items()),
+        flush=True,
+    )
+    for stage, kib in sampler.anon_by_stage.items():
+        print(f"memory_stage anon_mib={kib / 1024:.0f} stage={stage!r}", flush=True)
     return elapsed, peak / 1024
 
 

@@ -38,6 +38,11 @@ def test_resolve_review_history_and_unmerge_from_the_command_line(
     assert "Resolution run 1 with model v1 (trained now)" in resolved.stdout
     merged = int(re.search(r"profiles merged into another\s*│\s*([\d,]+)", resolved.stdout)[1])  # type: ignore[index]
     assert merged > 50
+    # Into a pipe (a log), each stage is a line as it starts, with the time so far.
+    stages = re.findall(r"^\[\s*([\d.]+) s\] (\w+)", resolved.stdout, flags=re.MULTILINE)
+    names = [name for _, name in stages]
+    assert names.index("Scoring") < names.index("Clustering") < names.index("Writing")
+    assert [float(t) for t, _ in stages] == sorted(float(t) for t, _ in stages)
 
     evaluated = _amigo(url, "evaluate", "--truth", str(export_dir / "truth.csv"))
     assert evaluated.returncode == 0

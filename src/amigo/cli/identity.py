@@ -50,12 +50,18 @@ class _RichStages:
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.task: TaskID | None = None
+        self.started = time.perf_counter()
 
     def stage(self, description: str, total: int | None = None) -> None:
         if self.task is not None:
             current = self.progress.tasks[self.task]
             self.progress.update(self.task, total=current.total or 1, completed=current.total or 1)
         self.task = self.progress.add_task(description, total=total)
+        if not self.progress.console.is_interactive:
+            # Into a log or a pipe the bars are drawn once, at the end: a line
+            # per stage as it starts says where a long run is.
+            elapsed = time.perf_counter() - self.started
+            self.progress.console.print(f"[{elapsed:7.1f} s] {description}", highlight=False)
 
     def advance(self, count: int) -> None:
         if self.task is not None:
