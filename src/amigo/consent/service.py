@@ -386,9 +386,12 @@ def project_consents(
     changes: list[ConsentChange] = []
     ids = sorted(set(customer_ids))
     for chunk in in_chunks(ids, _PROJECTION_CHUNK):
-        changes += _project_chunk(connection, chunk, now=now)
-    if emit and changes:
-        emit_events(connection, [_changed_event(change, cause) for change in changes], now=now)
+        found = _project_chunk(connection, chunk, now=now)
+        # Announced chunk by chunk: a batch merge re-projects hundreds of
+        # thousands of survivors, whose events need not all be held at once.
+        if emit and found:
+            emit_events(connection, [_changed_event(change, cause) for change in found], now=now)
+        changes += found
     return changes
 
 
