@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from amigo.consent.models import ConsentState
@@ -224,6 +224,32 @@ def test_a_second_resolution_changes_nothing(resolved: Resolved, scratch: Sessio
     assert second.outcome.queued == 0
     assert _graph(scratch) == before
     assert scratch.scalar(select(func.count()).select_from(ResolutionRun)) == 2
+
+
+def test_a_resolution_runs_in_a_transaction_that_already_used_temporary_tables(
+    resolved: Resolved,
+) -> None:
+    # On SQLite the batch asks for temporary storage in a file, which cannot
+    # change once the transaction has used it: it then goes on in memory.
+    connection = resolved.engine.connect()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA temp_store=MEMORY")  # as every new connection has it
+        connection.commit()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        session.execute(text("CREATE TEMPORARY TABLE amigo_test_scratch (id INTEGER)"))
+        session.execute(text("INSERT INTO amigo_test_scratch (id) VALUES (1)"))
+        before = _graph(session)
+
+        second = resolve_repository(session=session, settings=SETTINGS)
+
+        assert second.outcome.merges == 0
+        assert _graph(session) == before
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
 
 
 def test_resolving_an_empty_repository_is_a_clear_error(session: Session) -> None:
