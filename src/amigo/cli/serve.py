@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 
 from amigo.cli.common import console, get_engine, user_errors
 from amigo.core.config import get_settings
@@ -38,6 +37,8 @@ def register(app: typer.Typer) -> None:
                 "Shopify webhooks: received at /v1/connectors/shopify/webhooks and processed "
                 "in the background by each worker process."
             )
+        import uvicorn  # noqa: PLC0415 - every other command would pay 0.1 s to import it
+
         uvicorn.run(
             "amigo.api.app:create_default_app",
             factory=True,

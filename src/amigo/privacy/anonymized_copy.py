@@ -31,12 +31,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from faker.providers.person.de_DE import Provider as GermanNames
-from faker.providers.person.en_GB import Provider as BritishNames
-from faker.providers.person.en_US import Provider as AmericanNames
-from faker.providers.person.es_ES import Provider as SpanishNames
-from faker.providers.person.fr_FR import Provider as FrenchNames
-from faker.providers.person.it_IT import Provider as ItalianNames
 from sqlalchemy import Engine, Table, bindparam, func, insert, select, text, update
 
 import amigo.models  # noqa: F401 - registers every table
@@ -51,7 +45,6 @@ from amigo.privacy.suppression import ORDER_CONTACT_SYSTEMS, order_contact_index
 from amigo.profiles.survivorship import contact_indexes
 from amigo.quality.emails import email_match_key, normalize_email
 
-_PROVIDERS = (FrenchNames, AmericanNames, BritishNames, GermanNames, ItalianNames, SpanishNames)
 _FIRST_KEYS = frozenset({"first_name", "firstname", "givenname"})
 _LAST_KEYS = frozenset({"last_name", "lastname", "familyname"})
 _EMAIL_KEYS = frozenset({"email", "contact_email", "alternativeemail"})
@@ -71,9 +64,25 @@ MAX_SHIFT_DAYS = 45
 @cache
 def _names() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return the pools of first and last names pseudonyms are drawn from."""
+    # Faker's name lists are imported on first use: at import they cost every
+    # `amigo` command 0.2 s.
+    from faker.providers.person.de_DE import Provider as GermanNames  # noqa: PLC0415
+    from faker.providers.person.en_GB import Provider as BritishNames  # noqa: PLC0415
+    from faker.providers.person.en_US import Provider as AmericanNames  # noqa: PLC0415
+    from faker.providers.person.es_ES import Provider as SpanishNames  # noqa: PLC0415
+    from faker.providers.person.fr_FR import Provider as FrenchNames  # noqa: PLC0415
+    from faker.providers.person.it_IT import Provider as ItalianNames  # noqa: PLC0415
+
     first: set[str] = set()
     last: set[str] = set()
-    for provider in _PROVIDERS:
+    for provider in (
+        FrenchNames,
+        AmericanNames,
+        BritishNames,
+        GermanNames,
+        ItalianNames,
+        SpanishNames,
+    ):
         first.update(getattr(provider, "first_names", ()))
         last.update(getattr(provider, "last_names", ()))
     return tuple(sorted(first)), tuple(sorted(last))
