@@ -61,7 +61,9 @@ class _RichStages:
             # Into a log or a pipe the bars are drawn once, at the end: a line
             # per stage as it starts says where a long run is.
             elapsed = time.perf_counter() - self.started
-            self.progress.console.print(f"[{elapsed:7.1f} s] {description}", highlight=False)
+            self.progress.console.print(
+                f"[{elapsed:7.1f} s] {description}", markup=False, highlight=False, soft_wrap=True
+            )
 
     def advance(self, count: int) -> None:
         if self.task is not None:
