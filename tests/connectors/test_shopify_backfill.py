@@ -71,11 +71,12 @@ def backfill(
     token: str = TOKEN,
     failure_threshold: int = 5,
     reset_seconds: float = 60.0,
+    timeout_seconds: float = 0.25,
     **options: Any,
 ) -> BackfillReport:
     """Backfill the database from the stand-in with quick retries and a short timeout."""
     client = AdminClient(
-        SHOP, token, "2026-01", base_url=stand_in.url, policy=FAST, timeout_seconds=0.25
+        SHOP, token, "2026-01", base_url=stand_in.url, policy=FAST, timeout_seconds=timeout_seconds
     )
     with client:
         return Backfill(
@@ -229,9 +230,11 @@ def test_an_interrupted_backfill_resumes_after_its_last_page(
 ) -> None:
     settings = backfill_settings(tmp_path, page_size=40)
     # Six customer pages, then Shopify goes away after the second page of orders.
+    # Pages are counted exactly: a generous timeout, so that a page answered
+    # late on a busy machine is not asked again (it went 9 == 8 in CI).
     with serving(shop, faults=Faults(die_after=8), bucket=Bucket(100_000, 100_000)) as stand_in:
         with pytest.raises(PeerUnavailableError) as raised:
-            backfill(fresh, stand_in, settings, failure_threshold=2)
+            backfill(fresh, stand_in, settings, failure_threshold=2, timeout_seconds=5.0)
         assert raised.value.code == "circuit_open"
         first_run = list(stand_in.answered)
         assert len(first_run) == 8
@@ -248,7 +251,7 @@ def test_an_interrupted_backfill_resumes_after_its_last_page(
         assert count(fresh, "customer_order") == 2 * 32  # 32 orders a page (1,000 points)
 
         stand_in.set_faults(Faults())  # Shopify is back
-        report = backfill(fresh, stand_in, settings, reset_seconds=0.0)
+        report = backfill(fresh, stand_in, settings, reset_seconds=0.0, timeout_seconds=5.0)
     second_run = stand_in.answered[len(first_run) :]
     customers, orders = report.streams
     assert customers.resumed_pages == 6  # finished before the interruption: not read again
