@@ -136,6 +136,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.execute("PRAGMA temp_store=MEMORY")
             cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache
             # Read pages through the OS page cache instead of copying them: large loads.
+            # SQLite caps this at its build's MAX_MMAP_SIZE (Debian's: 2 GiB); asking
+            # for more is harmless and gets more from a build that allows it.
             cursor.execute("PRAGMA mmap_size=4294967296")
             cursor.close()
 
