@@ -31,6 +31,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from amigo.consent.service import project_consents
 from amigo.core.db import JSONType, UTCDateTime, table_of
@@ -95,16 +96,28 @@ class MergeContext:
 
 
 def _temporary(connection: Connection, name: str, *columns: Column[Any]) -> Table:
-    """Create an empty temporary table for this transaction (dropped first if left over)."""
-    connection.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    """Return an empty temporary table for this transaction.
+
+    On PostgreSQL it is created once per database session and emptied at each
+    commit: creating and dropping three tables per merge wrote the system
+    catalog every time, about 12 ms of each incremental merge. On SQLite,
+    where that is cheap and nothing empties them, it is created anew.
+    """
     table = Table(
         name,
         MetaData(),
         *columns,
         prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
+        postgresql_on_commit="DELETE ROWS",
     )
-    table.create(connection)
+    if connection.dialect.name == "postgresql":
+        connection.execute(CreateTable(table, if_not_exists=True))
+        for index in table.indexes:
+            connection.execute(CreateIndex(index, if_not_exists=True))
+        connection.execute(table.delete())  # used earlier in this transaction, perhaps
+    else:
+        connection.execute(text(f"DROP TABLE IF EXISTS {name}"))
+        table.create(connection)
     return table
 
 
@@ -658,7 +671,7 @@ def unmerge(connection: Connection, merge_event_id: int, context: MergeContext) 
             f"merge {merge_event_id}: none of its source records is still in profile {holder}"
         )
     affected = _id_table(connection, "amigo_affected", [holder, restored])
-    moved = _id_table(connection, "amigo_moved_links", moved_ids)
+    moved = _id_table(connection, "amigo_returned_links", moved_ids)
     connection.execute(
         update(links).where(links.c.id.in_(select(moved.c.id))).values(customer_id=restored)
     )
