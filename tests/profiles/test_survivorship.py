@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from random import Random
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from amigo.ingest.facts import CustomerFacts
-from amigo.profiles.survivorship import Candidate, derive_profile
+from amigo.profiles.survivorship import SOURCE_PRIORITY, Candidate, derive_profile
 
 EARLY = datetime(2024, 1, 1, tzinfo=UTC)
 LATE = datetime(2025, 6, 1, tzinfo=UTC)
@@ -74,3 +78,59 @@ def test_one_record_and_the_general_path_agree() -> None:
 
     assert alone.values == general.values
     assert alone.lineage == general.lineage
+
+
+def test_at_the_same_source_and_time_the_most_complete_value_wins() -> None:
+    short = Candidate(_facts("shopify", first_name="J", observed_at=LATE), record_id=2)
+    full = Candidate(_facts("shopify", first_name="Jean", observed_at=LATE), record_id=1)
+    older = Candidate(_facts("shopify", first_name="Jean-Pierre", observed_at=EARLY), record_id=3)
+
+    derived = derive_profile([short, older, full])
+
+    assert derived.values["first_name"] == "Jean"
+    assert derived.lineage["first_name"]["record"] == 1
+
+
+_SYSTEMS = st.sampled_from(["cegid", "shopify", "webforms"])
+_WHEN = st.sampled_from([None, EARLY, LATE])
+_NAMES = st.sampled_from([None, "Li", "Lea", "Léa", "Leane"])
+
+
+@given(
+    st.lists(
+        st.tuples(_SYSTEMS, _WHEN, _NAMES, _NAMES, st.sampled_from([None, "a@b.fr", "lea@b.fr"])),
+        min_size=2,
+        max_size=5,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_each_value_is_the_best_by_the_documented_order_whatever_the_input_order(
+    records: list[tuple[str, datetime | None, str | None, str | None, str | None]],
+    shuffler: Random,
+) -> None:
+    candidates = [
+        Candidate(
+            _facts(system, observed_at=when, first_name=first, last_name=last, email=email),
+            record_id=index + 1,
+        )
+        for index, (system, when, first, last, email) in enumerate(records)
+    ]
+    shuffled = list(candidates)
+    shuffler.shuffle(shuffled)
+
+    derived = derive_profile(shuffled)
+
+    for field in ("first_name", "last_name", "email"):
+        holding = [c for c in candidates if getattr(c.facts, field) is not None]
+        expected = min(
+            holding,
+            key=lambda c: (
+                SOURCE_PRIORITY[c.facts.source_system],
+                -(c.facts.observed_at or datetime.min.replace(tzinfo=UTC)).timestamp(),
+                -len(getattr(c.facts, field)),
+                -c.record_id,
+            ),
+            default=None,
+        )
+        assert derived.values[field] == (getattr(expected.facts, field) if expected else None)
+    assert derive_profile(candidates) == derived

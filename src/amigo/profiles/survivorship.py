@@ -58,17 +58,21 @@ def _ranked(candidates: Sequence[Candidate]) -> list[_Ranked]:
     """Return each candidate with the field-independent part of its rank: source, recency, id.
 
     Read once per profile rather than once per field: a batch derives
-    hundreds of thousands of profiles.
+    hundreds of thousands of profiles. Best first, so that a field's search
+    can stop at the first source and time that hold it.
     """
-    return [
+    return sorted(
         (
-            SOURCE_PRIORITY.get(c.facts.source_system, 99),
-            -(c.facts.observed_at or _OLDEST).timestamp(),
-            -c.record_id,
-            c,
-        )
-        for c in candidates
-    ]
+            (
+                SOURCE_PRIORITY.get(c.facts.source_system, 99),
+                -(c.facts.observed_at or _OLDEST).timestamp(),
+                -c.record_id,
+                c,
+            )
+            for c in candidates
+        ),
+        key=lambda ranked: ranked[:3],
+    )
 
 
 def _lineage(candidate: Candidate) -> dict[str, Any]:
@@ -93,6 +97,8 @@ def _best(
     best: tuple[int, float, int, int] | None = None
     winner: Candidate | None = None
     for priority, recency, newest, candidate in ranked:
+        if best is not None and (priority, recency) != best[:2]:
+            break  # ranked best first: no later record can win
         measure = completeness(candidate.facts)
         if measure is None:
             continue
