@@ -100,6 +100,10 @@ class DatabaseFactory:
             url = self._empty(name)
             engine = make_engine(url)
             upgrade(engine)
+            with engine.begin() as connection:
+                # A template records no keys: each test's database records those of
+                # the first process that uses it (a CLI run in its own directory).
+                connection.execute(text("DELETE FROM encryption_key_check"))
             if self.backend == "sqlite":
                 with engine.connect() as connection:
                     connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

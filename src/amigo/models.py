@@ -5,6 +5,7 @@ from amigo.connectors import models as connector_models
 from amigo.connectors.shopify import models as shopify_models
 from amigo.consent import models as consent_models
 from amigo.core import audit as audit_models
+from amigo.core import keycheck as keycheck_models
 from amigo.events import models as events_models
 from amigo.identity import models as identity_models
 from amigo.ingest import models as ingest_models
@@ -20,6 +21,7 @@ __all__ = [
     "events_models",
     "identity_models",
     "ingest_models",
+    "keycheck_models",
     "privacy_models",
     "profiles_models",
     "shopify_models",

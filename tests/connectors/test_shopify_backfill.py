@@ -42,6 +42,7 @@ from connectors.shopify_standin import (
     generate_shop,
     serving,
 )
+from keyfiles import this_process_key_files
 
 FAST = RetryPolicy(attempts=4, base_seconds=0.002, max_seconds=0.01)
 
@@ -340,7 +341,10 @@ def _amigo(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
 
 
 def test_the_command_backfills_and_sums_up(shop: Shop, fresh: Engine, tmp_path: Path) -> None:
-    env = {"AMIGO_DATABASE_URL": fresh.url.render_as_string(hide_password=False)}
+    env = {
+        "AMIGO_DATABASE_URL": fresh.url.render_as_string(hide_password=False),
+        **this_process_key_files(),  # the database was made by this process
+    }
     refused = _amigo("backfill", "--shop", SHOP, env=env, cwd=tmp_path)
     assert refused.returncode == 2
     assert "AMIGO_SHOPIFY_ADMIN_ACCESS_TOKEN" in refused.stderr

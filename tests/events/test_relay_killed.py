@@ -29,6 +29,7 @@ from amigo.events.consumers import idempotent
 from amigo.events.models import OutboxEvent, ProcessedEvent
 from amigo.events.service import DomainEvent, emit_events, outbox
 from events.conftest import NATS_URL
+from keyfiles import this_process_key_files
 
 EVENTS = 3000
 BATCH = 10
@@ -76,6 +77,7 @@ def test_a_relay_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
         "AMIGO_EVENTS_STREAM": bus.stream,
         "AMIGO_EVENTS_SUBJECT_PREFIX": bus.subject_prefix,
         "COLUMNS": "200",
+        **this_process_key_files(),  # the relay serves the database this test wrote
     }
 
     log = tmp_path / "relay.log"

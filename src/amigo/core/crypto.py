@@ -49,6 +49,8 @@ KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 _SEPARATORS = re.compile(r"[\s,]+")
 _ENCRYPTION_INFO = b"amigo/v1/field-encryption"
 _INDEX_INFO = b"amigo/v1/blind-index/"
+_CHECK_INFO = b"amigo/v1/key-check"
+_CHECK_FIELD = "amigo-key-check"  # no logical field of a blind index is named so
 _KEY_FILE_HEADER = "# AMIgo field encryption keys, current first. Without them the data is lost.\n"
 
 
@@ -133,6 +135,8 @@ class KeyRing:
 
     current_id: str
     keys: Mapping[str, bytes] = field(repr=False)  # repr=False: keys never reach a log
+    # Where the keys came from (a key file's path, or the variable): errors name it.
+    source: str = field(default="AMIGO_ENCRYPTION_KEY", compare=False)
 
     def __post_init__(self) -> None:
         if self.current_id not in self.keys:
@@ -156,7 +160,7 @@ class KeyRing:
             if key_id in keys:
                 raise KeyConfigurationError(f"{source}: key id {key_id!r} appears twice")
             keys[key_id] = _decode_key(encoded, f"{source}: key {key_id!r}")
-        return cls(current_id=next(iter(keys)), keys=keys)
+        return cls(current_id=next(iter(keys)), keys=keys, source=source)
 
     def with_new_key(self, key_id: str | None = None) -> KeyRing:
         """Return this ring with a new random key in front, which becomes the current one."""
@@ -166,12 +170,25 @@ class KeyRing:
         if not KEY_ID.fullmatch(key_id) or key_id in self.keys:
             raise KeyConfigurationError(f"key id {key_id!r} is malformed or already in the ring")
         return KeyRing(
-            current_id=key_id, keys={key_id: secrets.token_bytes(KEY_BYTES), **self.keys}
+            current_id=key_id,
+            keys={key_id: secrets.token_bytes(KEY_BYTES), **self.keys},
+            source=self.source,
         )
 
     def dump(self) -> str:
         """Return the ring as ``id:base64`` lines, current first: the key file's content."""
         return "".join(f"{key_id}:{_key_text(key)}\n" for key_id, key in self.keys.items())
+
+    def check_values(self) -> dict[str, str]:
+        """Return each key's check value: says which key it is, tells nothing of the key.
+
+        A database records the check values of the keys it was written with
+        (core/keycheck.py), so that another ring under the same ids is refused.
+        """
+        return {
+            key_id: _b64encode(_hkdf(key, _CHECK_INFO)[:16]).rstrip("=")
+            for key_id, key in self.keys.items()
+        }
 
 
 class FieldCipher:
@@ -233,7 +250,7 @@ class FieldCipher:
         if aead is None:
             raise UnknownKeyError(
                 f"a value of {field} is encrypted under key {key_id!r}, which the key ring "
-                f"(AMIGO_ENCRYPTION_KEY) does not hold; it holds {', '.join(self.ring.keys)}"
+                f"({self.ring.source}) does not hold; it holds {', '.join(self.ring.keys)}"
             )
         if len(raw) < NONCE_BYTES + TAG_BYTES:
             raise TamperedValueError(f"a value of {field} is truncated")
@@ -241,7 +258,9 @@ class FieldCipher:
             return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated)
         except InvalidTag:
             raise TamperedValueError(
-                f"a value of {field} fails authentication: altered, or copied from another field"
+                f"a value of {field} fails authentication under key {key_id!r} of "
+                f"{self.ring.source}: altered, copied from another field, or written with "
+                "another key file"
             ) from None
 
     @staticmethod
@@ -338,6 +357,10 @@ class BlindIndex:
             return None
         return self.compute(value, field=field)
 
+    def check_value(self) -> str:
+        """Return the index key's check value (see KeyRing.check_values)."""
+        return self.compute(_CHECK_FIELD, field=_CHECK_FIELD)
+
 
 @dataclass(frozen=True)
 class FieldCrypto:
@@ -349,6 +372,19 @@ class FieldCrypto:
     # a rotation by another process rewrites it, and this one then reloads it.
     key_file: Path | None = None
     key_file_stamp: int = 0
+
+    def check_values(self) -> dict[tuple[str, str], str]:
+        """Return the check values of every key, by (kind, key id): ``field`` keys, the ``index`` key."""
+        checks = {
+            ("field", key_id): value for key_id, value in self.cipher.ring.check_values().items()
+        }
+        checks["index", ""] = self.index.check_value()
+        return checks
+
+    @property
+    def source(self) -> str:
+        """Name where the keys came from, for messages."""
+        return self.cipher.ring.source
 
 
 def _read_key_file(path: Path, what: str) -> str:
@@ -362,7 +398,7 @@ def load_key_ring(settings: EncryptionSettings) -> KeyRing:
     """Return the configured key ring, else the key file's (created on first use)."""
     if settings.key is not None:
         return KeyRing.parse(settings.key.get_secret_value())
-    path = Path(settings.key_file)
+    path = Path(settings.key_file).absolute()
     create_key_file(path, _KEY_FILE_HEADER + KeyRing.parse(f"k1:{new_key()}").dump())
     return KeyRing.parse(_read_key_file(path, "encryption key"), source=str(path))
 
@@ -371,9 +407,17 @@ def load_index_key(settings: EncryptionSettings) -> bytes:
     """Return the configured blind index key, else the key file's (created on first use)."""
     if settings.index_key is not None:
         return _decode_key(settings.index_key.get_secret_value(), "AMIGO_ENCRYPTION_INDEX_KEY")
-    path = Path(settings.index_key_file)
+    path = Path(settings.index_key_file).absolute()
     create_key_file(path, new_key() + "\n")
     return _decode_key(_read_key_file(path, "blind index key"), str(path))
+
+
+def missing_key_files(settings: EncryptionSettings) -> list[Path]:
+    """Return the embedded mode's key files that do not exist (none when keys are in variables)."""
+    if settings.key is not None:
+        return []
+    paths = (Path(settings.key_file).absolute(), Path(settings.index_key_file).absolute())
+    return [path for path in paths if not path.exists()]
 
 
 def crypto_from_settings(settings: EncryptionSettings) -> FieldCrypto:
@@ -418,6 +462,11 @@ def current_crypto() -> FieldCrypto:
                 _configured = crypto_from_settings(get_settings().encryption)
             crypto = _configured
     return crypto
+
+
+def crypto_is_configured() -> bool:
+    """Say whether the process's keys are already read (or installed), so no key file is made."""
+    return _configured is not None
 
 
 def configure_crypto(crypto: FieldCrypto | None) -> None:
@@ -639,11 +688,13 @@ __all__ = [
     "blind_index",
     "configure_crypto",
     "crypto_from_settings",
+    "crypto_is_configured",
     "current_crypto",
     "decrypting",
     "load_index_key",
     "load_key_ring",
     "maintain_blind_indexes",
+    "missing_key_files",
     "new_key",
     "normalize_for_index",
     "reload_keys_if_changed",

@@ -141,6 +141,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.execute("PRAGMA mmap_size=4294967296")
             cursor.close()
 
+    # Imported here: the check's table is a model, and models import this module.
+    from amigo.core.keycheck import watch_keys  # noqa: PLC0415
+
+    watch_keys(engine)
     return engine
 
 

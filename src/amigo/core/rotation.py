@@ -28,6 +28,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 
 from amigo.core.crypto import EncryptedType, FieldCipher, add_key, current_crypto
+from amigo.core.keycheck import verify_keys
 from amigo.core.sealed import SealedJSON
 
 
@@ -215,6 +216,9 @@ def rotate_keys(
     With AMIGO_ENCRYPTION_KEY the operator does that in the environment.
     """
     crypto = add_key(current_crypto()) if new_key else current_crypto()
+    with engine.begin() as connection:
+        # The new key's check value is recorded before any value is written under it.
+        verify_keys(connection, crypto)
     tables = [
         reencrypt_table(
             engine, table, cipher=crypto.cipher, batch_size=batch_size, on_batch=on_batch

@@ -31,13 +31,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Engine, Table, bindparam, delete, func, insert, select, text, update
 
 import amigo.models  # noqa: F401 - registers every table
 from amigo.core.config import EncryptionSettings
 from amigo.core.crypto import FieldCrypto, crypto_from_settings, using_crypto
 from amigo.core.db import Base
 from amigo.core.errors import InvalidInputError
+from amigo.core.keycheck import key_checks, record_checks
 from amigo.core.migrate import upgrade
 from amigo.identity.keys import distinct_local_part, name_keys
 from amigo.identity.snapshot import link_indexes
@@ -349,7 +350,8 @@ def copy_anonymized(
     if source.url.render_as_string(False) == target.url.render_as_string(False):
         raise InvalidInputError("the copy must go to another database than the repository")
     upgrade(target)
-    tables = list(Base.metadata.sorted_tables)
+    # The repository's key checks are not copied: the copy records its own keys'.
+    tables = [t for t in Base.metadata.sorted_tables if t is not key_checks]
     with target.connect() as connection:
         filled = [t.name for t in tables if connection.scalar(select(func.count()).select_from(t))]
     if filled:
@@ -393,6 +395,9 @@ def copy_anonymized(
                         pending,
                     )
             copied[table.name] = total
+        # Whatever keys first connected to the target, its values are under the copy's.
+        writing.execute(delete(key_checks))
+        record_checks(writing, target_crypto.check_values())
         if writing.dialect.name == "postgresql":
             _reset_sequences(writing, tables)
     return copied
