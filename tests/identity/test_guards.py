@@ -88,11 +88,35 @@ def test_hangul_and_its_latin_spelling_are_one_first_name() -> None:
     assert pair_conflicts(native, typed) == ()
 
 
+def test_kanji_read_as_the_typed_name_verify_a_shared_phone() -> None:
+    native = record("直子", "佐藤", email="naoko@docomo.ne.jp", phone="+819012345678", country="JP")
+    typed = record("Naoko", "Sato", email="n.sato@gmail.com", phone="+819012345678", country="JP")
+
+    assert native["first"] == typed["first"] == "naoko"
+    assert pair_conflicts(native, typed) == ()
+
+
+def test_another_reading_of_kanji_is_no_conflict_but_verifies_nothing() -> None:
+    # 裕樹: the dictionary reads Hiroki; this Yuki types his name the other way.
+    native = record("裕樹", "佐藤", email="yuki@docomo.ne.jp", phone="+819012345678", country="JP")
+    typed = record("Yuki", "Sato", email="y.sato@gmail.com", phone="+819012345678", country="JP")
+
+    assert pair_conflicts(native, typed) == (SHARED_CONTACT_UNVERIFIED,)
+
+
 def test_kanji_without_a_reading_are_never_compared_with_latin_letters() -> None:
-    native = record("直子", "佐藤", phone="+819012345678", country="JP")
+    native = record("龘", "佐藤", phone="+819012345678", country="JP")
     typed = record("Naoko", "Sato", phone="+819012345678", country="JP")
 
+    assert native["first_kind"] == "native"
     assert FIRST_NAME_CONFLICT not in pair_conflicts(native, typed)
+
+
+def test_two_kanji_names_read_apart_are_two_people() -> None:
+    naoko = record("直子", "佐藤", phone="+819012345678", country="JP")
+    naomi = record("直美", "佐藤", phone="+819012345678", country="JP")
+
+    assert FIRST_NAME_CONFLICT in pair_conflicts(naoko, naomi)
 
 
 def test_a_one_letter_email_typo_is_the_same_mailbox() -> None:

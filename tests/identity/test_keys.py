@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from amigo.identity.keys import (
     country_hint,
+    key_kind,
     local_part_names_the_person,
     name_keys,
     place_key,
@@ -50,13 +51,26 @@ def test_korean_names_in_hangul_and_latin_letters_get_the_same_keys() -> None:
     assert native.full == typed.full == "jiu gim"
 
 
-def test_kanji_are_read_as_chinese_only_for_a_chinese_record() -> None:
+def test_kanji_are_read_as_chinese_for_a_chinese_record_and_as_japanese_for_a_japanese_one() -> (
+    None
+):
     chinese = name_keys("一诺", "张", None, None, "+8613800000000")
     japanese = name_keys("直子", "佐藤", None, None, "+819012345678")
+    unknown = name_keys("直子", "佐藤", None, None, None)
 
     assert chinese.full == "yinuo zhang"
-    # No reading: the native text is the key, never a wrong Latin one.
-    assert japanese.full == "直子 佐藤"
+    assert japanese.full == "naoko sato"
+    # No country: the native text is the key, never a wrong Latin one.
+    assert unknown.full == "直子 佐藤"
+
+
+def test_a_key_read_from_kanji_is_told_from_pinyin_and_from_kana() -> None:
+    assert key_kind("直子", "naoko") == "kanji"
+    assert key_kind("くみ子", "kumiko") == "kanji"
+    assert key_kind("一诺", "yinuo") == "han"
+    assert key_kind("なおこ", "naoko") == "kana"
+    assert key_kind("直子", "直子") == "native"
+    assert key_kind("Naoko", "naoko") == "latin"
 
 
 def test_the_country_hint_comes_from_the_phone_then_the_mail_provider() -> None:

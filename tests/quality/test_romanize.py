@@ -135,9 +135,9 @@ def test_kana_and_hepburn_meet(kana: str, latins: list[str]) -> None:
 @pytest.mark.parametrize(
     ("name", "country"),
     [
-        ("佐藤", "JP"),  # kanji: no reading without a dictionary
-        ("くみ子", "JP"),
-        ("くみ子", None),  # kana says it is Japanese
+        ("佐藤", None),  # Han characters without a country: kanji or hanzi, not read
+        ("佐藤", "FR"),
+        ("龘", "JP"),  # a kanji the dictionary has no reading for
         ("ㅋㅋ", "KR"),  # loose jamo are not syllables
         ("Иван", None),
         ("محمد", None),
@@ -148,6 +148,38 @@ def test_kana_and_hepburn_meet(kana: str, latins: list[str]) -> None:
 )
 def test_names_that_cannot_be_romanized_have_no_key(name: str, country: str | None) -> None:
     assert latin_name_key(name, country=country) is None
+
+
+@pytest.mark.parametrize(
+    ("kanji", "country", "latin"),
+    [
+        ("佐藤", "JP", "Sato"),
+        ("佐々木", "JP", "Sasaki"),  # 々 repeats the kanji before it
+        ("斎藤", "JP", "Saitou"),
+        ("大野", "JP", "Ono"),
+        ("直子", "JP", "Naoko"),
+        ("健一", "JP", "Ken'ichi"),
+        ("くみ子", None, "Kumiko"),  # kana beside the kanji: Japanese whatever the country
+        ("くみ子", "CN", "Kumiko"),
+    ],
+)
+def test_japanese_kanji_are_read_and_meet_their_romaji(
+    kanji: str, country: str | None, latin: str
+) -> None:
+    key = latin_name_key(kanji, country=country)
+    assert key is not None
+    assert key == latin_name_key(latin, country="JP")
+
+
+def test_japanese_kanji_of_the_generators_pool_meet_their_romaji() -> None:
+    # 101 names: every surname (50), and 43 of 51 given names, whose other
+    # readings (裕樹 Hiroki for "Yuki", 淳 Atsushi for "Jun") are the rest.
+    pool = _pool("JP", "ja")
+    surnames = [name for name in pool if name[1] == "last"]
+    given = [name for name in pool if name[1] == "first"]
+    assert _match_shares(surnames, "JP") == (1.0, 1.0)
+    equal, _close = _match_shares(given, "JP")
+    assert equal >= 0.8
 
 
 def test_none_has_no_key() -> None:
@@ -253,7 +285,7 @@ def test_chinese_pool_native_and_latin_keys_are_equal() -> None:
 
 
 def test_japanese_kana_and_romaji_keys_meet() -> None:
-    # Faker's ja_JP pairs give the kana; the pool keeps only kanji, which have no key.
+    # Faker's ja_JP pairs give the kana; the generator's pool keeps the kanji (above).
     first: NamePart = "first"
     last: NamePart = "last"
     pool = [

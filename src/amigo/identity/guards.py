@@ -45,7 +45,7 @@ DESCRIPTIONS = {
 }
 _SIMILAR_FIRST_NAMES = 0.88  # Jaro-Winkler: "Jonathan"/"Johnathan", not "Marie"/"Martin"
 _SIMILAR_ACROSS_SCRIPTS = 0.75  # "jiu" read from 지우 against "jiwoo" typed
-_COUNTRY_OF_SCRIPT = {"hangul": "KR", "kana": "JP", "han": "CN"}
+_COUNTRY_OF_SCRIPT = {"hangul": "KR", "kana": "JP", "han": "CN", "kanji": "JP"}
 _SHORTEST_TYPO_TOLERANT = 5  # below, one letter more or less is another name (Jean/Joan)
 
 
@@ -55,7 +55,8 @@ def first_names_compatible(a: Row, b: Row) -> bool:  # noqa: PLR0911 - one rule 
     Equal, a typo apart, one the initial or the beginning of the other, or
     one record's first name typed as the other's last name (swapped fields).
     Keys read from another script (hangul, hanzi, kana) are compared more
-    loosely with typed ones, and native kanji not at all with Latin letters.
+    loosely with typed ones; kanji, read with a dictionary or not read at all,
+    never conflict with a name from elsewhere (another reading may be theirs).
     """
     first_a, first_b = a["first"], b["first"]
     if first_a is None or first_b is None or first_a == first_b:
@@ -80,6 +81,10 @@ def first_names_compatible(a: Row, b: Row) -> bool:  # noqa: PLR0911 - one rule 
         respelled = latin_name_key(typed["first_plain"], country=country)
         if respelled and _similar(respelled, read["first"]):
             return True
+    if "kanji" in (kind_a, kind_b):
+        # The dictionary's reading of kanji may not be the person's (裕樹: Hiroki or
+        # Yuki): a reading from elsewhere that differs is no proof of two people.
+        return True
     return bool(JaroWinkler.normalized_similarity(first_a, first_b) >= _SIMILAR_ACROSS_SCRIPTS)
 
 
@@ -119,7 +124,10 @@ def _first_name_known(row: Row, other: Row) -> bool:
 def _comparable_first_names(a: Row, b: Row) -> bool:
     if not (_first_name_known(a, b) and _first_name_known(b, a)):
         return False
-    return bool((a["first_kind"] == "native") == (b["first_kind"] == "native"))
+    kind_a, kind_b = a["first_kind"], b["first_kind"]
+    if "kanji" in (kind_a, kind_b) and kind_a != kind_b and a["first"] != b["first"]:
+        return False  # a dictionary's reading verifies a name only where it agrees
+    return bool((kind_a == "native") == (kind_b == "native"))
 
 
 def pair_conflicts(a: Row, b: Row) -> tuple[str, ...]:

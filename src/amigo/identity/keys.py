@@ -18,7 +18,7 @@ from functools import lru_cache
 import phonenumbers
 
 from amigo.quality.names import name_match_key
-from amigo.quality.romanize import NamePart, latin_name_key, name_script
+from amigo.quality.romanize import NamePart, has_han, latin_name_key, name_script
 
 # What is left of a local part once digits and separators are gone.
 _NOT_LETTER = re.compile(r"[^a-z]")
@@ -136,14 +136,26 @@ def _plain_name(name: str) -> str:
 
 @lru_cache(maxsize=262_144)
 def key_kind(name: str | None, key: str | None) -> str | None:
-    """Tell how a name's key was made: "latin" (typed so), "native" (no reading), or the
-    script it was read from ("hangul", "han", "kana")."""
+    """Tell how a name's key was made: "latin" (typed so), "native" (no reading), the
+    script it was read from ("hangul", "han" for Chinese pinyin, "kana"), or "kanji"
+    (Japanese kanji read with a dictionary: one of maybe several readings)."""
     if key is None:
         return None
     if not key.isascii():
         return "native"
     script = name_script(name)
-    return "latin" if script in (None, "latin", "other") else script
+    if script in (None, "latin", "other"):
+        return "latin"
+    if name is not None and has_han(name) and not _is_pinyin(name, key):
+        return "kanji"
+    return script
+
+
+def _is_pinyin(name: str, key: str) -> bool:
+    """Tell whether a Han name's key is its Mandarin reading (a Chinese record's)."""
+    if name_script(name) != "han":
+        return False  # kana beside the Han characters: a Japanese name
+    return key in {latin_name_key(name, country="CN", part=p) for p in ("first", "last")}
 
 
 _TLD_COUNTRY = {"jp": "JP", "cn": "CN", "kr": "KR", "tw": "TW", "hk": "HK"}

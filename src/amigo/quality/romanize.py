@@ -4,16 +4,24 @@ The same customer is typed "김 지우" in a Seoul store and "Kim Ji-woo" on the
 shop; ``latin_name_key`` turns both into one lower-case a-z key ("gim", "jiu") so
 that identity matching can compare them. Hangul is romanized with the Revised
 Romanization of Korean, syllable by syllable; Han characters with pinyin
-(``pypinyin``); kana with Hepburn (``jaconv``). Latin spellings are then folded
-toward those forms: Korean surname variants and a few given-name spellings when
-the name is Korean, Japanese long vowels when it is Japanese.
+(``pypinyin``) in a Chinese name and with their dictionary reading
+(``pykakasi``) in a Japanese one; kana with Hepburn (``jaconv``). Latin
+spellings are then folded toward those forms: Korean surname variants and a few
+given-name spellings when the name is Korean, Japanese long vowels when it is
+Japanese.
 
 Limitations:
 
-- Han characters are read as pinyin only when ``country`` is Chinese-speaking
-  (CN, TW, HK, MO, SG). Japanese kanji ("佐藤", "くみ子"), and Han characters of
-  a record with no country, have no key: kanji readings need a dictionary we
-  do not ship, so the key is None and the caller compares the native strings.
+- Han characters are read as pinyin when ``country`` is Chinese-speaking (CN,
+  TW, HK, MO, SG), as Japanese kanji when it is JP or kana stand beside them
+  ("佐藤" gives "sato", "くみ子" "kumiko"). Those of a record with no country
+  have no key (the caller compares the native strings): pinyin would give a
+  Japanese customer a wrong Latin name, and the reverse.
+- A kanji name is given the dictionary's usual reading, one of maybe several:
+  裕樹 reads "hiroki", and a Yuki who types his name does not meet it. Of the
+  generator's Japanese names, every surname and 43 of 51 given names meet
+  their romaji. Identity guards never count a reading that differs as proof
+  of two people (identity/guards.py).
 - Han characters of any other country are read as Mandarin, so Korean hanja and
   Cantonese or Wade-Giles spellings ("Chang", "Cheung" for 张) do not meet.
 - The Korean given-name and Japanese folding of Latin names depends on
@@ -30,7 +38,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from itertools import groupby
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import jaconv
 
@@ -191,6 +199,11 @@ def name_script(name: str | None) -> Script | None:
     return "han" if scripts == {"han"} else "other"
 
 
+def has_han(name: str) -> bool:
+    """Tell whether a name holds Han characters (hanzi, kanji)."""
+    return any(_char_script(char) == "han" for char in unicodedata.normalize("NFKC", name))
+
+
 def _in_ranges(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
     """Return True when the code point falls in one of the ranges."""
     return any(low <= code <= high for low, high in ranges)
@@ -224,14 +237,20 @@ def _latin_name_key(name: str, country: str | None, part: NamePart) -> str | Non
     scripts = {script for script, _ in runs}
     if "other" in scripts:
         return None
-    # Han characters are read as Mandarin only for a Chinese-speaking country:
-    # in a Japanese name they are kanji, which we cannot read, and without a
-    # country pinyin would give a Japanese customer a wrong Latin name.
-    if "han" in scripts and ("kana" in scripts or country not in CHINESE_SPEAKING):
+    # Han characters are kanji in a Japanese name (a Japanese record, or kana
+    # beside them), read with a dictionary; Mandarin for a Chinese-speaking
+    # country. Otherwise they are not read: without a country, pinyin would give
+    # a Japanese customer a wrong Latin name.
+    japanese = country == "JP" or "kana" in scripts
+    if "han" in scripts and not japanese and country not in CHINESE_SPEAKING:
         return None
     pieces: list[str] = []
     for index, (script, run) in enumerate(runs):
-        piece = _romanize(run, script, surname=part == "last" and index == 0)
+        if script == "han" and japanese:
+            reading = _kanji_reading(run)
+            piece = None if reading is None else _romanize(reading, "kana", surname=False)
+        else:
+            piece = _romanize(run, script, surname=part == "last" and index == 0)
         if piece is None:
             return None
         pieces.append(piece)
@@ -240,7 +259,7 @@ def _latin_name_key(name: str, country: str | None, part: NamePart) -> str | Non
     # same country then applies only the last ones, which are idempotent.
     if "hangul" in scripts:
         key = _korean_key(key, part)
-    if "kana" in scripts:
+    if "kana" in scripts or ("han" in scripts and japanese):
         key = _rewrite(key, _JAPANESE_REWRITES)
     if country == "KR":
         key = _korean_key(key, part)
@@ -269,6 +288,30 @@ def _romanize(run: str, script: Script, *, surname: bool) -> str | None:
 def _latin_letters(text: str) -> str:
     """Return Latin text folded to its a-z letters."""
     return _NOT_A_TO_Z.sub("", name_match_key(text).translate(_LATIN_EXTRA))
+
+
+@lru_cache(maxsize=1)
+def _kanji_reader() -> Any:
+    # Imported here: pykakasi's dictionary takes over a second to load, which only
+    # a run meeting a Japanese name written in kanji pays.
+    import pykakasi  # noqa: PLC0415
+
+    return pykakasi.kakasi()  # type: ignore[no-untyped-call]
+
+
+def _kanji_reading(text: str) -> str | None:
+    """Return the usual reading of kanji (as in a name) in hiragana, or None when one has none.
+
+    A name may be read several ways (裕樹 is Hiroki or Yuki): this is the
+    dictionary's first, so a typed spelling of another reading does not meet it.
+    """
+    reading = []
+    for item in _kanji_reader().convert(text):
+        hiragana = str(item["hira"])
+        if not hiragana or any(_char_script(char) == "han" for char in hiragana):
+            return None
+        reading.append(hiragana)
+    return "".join(reading)
 
 
 def _romanize_hangul(text: str) -> str | None:
