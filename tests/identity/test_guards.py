@@ -112,6 +112,20 @@ def test_kanji_without_a_reading_are_never_compared_with_latin_letters() -> None
     assert FIRST_NAME_CONFLICT not in pair_conflicts(native, typed)
 
 
+def test_an_unread_kanji_name_beside_a_japanese_one_is_read_too() -> None:
+    # A household sharing a mailbox: the daughter's card says Japan, the father's
+    # web form says nothing, so his name alone would not be read.
+    daughter = record(
+        "結衣", "山下", email="yui.yamashita@gmail.com", phone="+819080710769", country="JP"
+    )
+    father = record("陽一", "山下", email="yui.yamashita@gmail.com", country=None)
+    again = record("結衣", "山下", email="yui.yamashita@gmail.com", country=None)
+
+    assert (daughter["first_kind"], father["first_kind"]) == ("kanji", "native")
+    assert FIRST_NAME_CONFLICT in pair_conflicts(daughter, father)
+    assert pair_conflicts(daughter, again) == ()
+
+
 def test_two_kanji_names_read_apart_are_two_people() -> None:
     naoko = record("直子", "佐藤", phone="+819012345678", country="JP")
     naomi = record("直美", "佐藤", phone="+819012345678", country="JP")

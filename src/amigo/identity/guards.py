@@ -63,6 +63,9 @@ def first_names_compatible(a: Row, b: Row) -> bool:  # noqa: PLR0911 - one rule 
         return True
     kind_a, kind_b = a["first_kind"], b["first_kind"]
     if "native" in (kind_a, kind_b):
+        readings = _read_beside_kanji(a, b)
+        if readings is not None:  # two kanji names, read the same way: as exact as any two
+            return _similar(*readings)
         return kind_a != kind_b or DamerauLevenshtein.distance(first_a, first_b) <= 1
     if _swapped(a, b) or _swapped(b, a):
         return True
@@ -86,6 +89,20 @@ def first_names_compatible(a: Row, b: Row) -> bool:  # noqa: PLR0911 - one rule 
         # Yuki): a reading from elsewhere that differs is no proof of two people.
         return True
     return bool(JaroWinkler.normalized_similarity(first_a, first_b) >= _SIMILAR_ACROSS_SCRIPTS)
+
+
+def _read_beside_kanji(a: Row, b: Row) -> tuple[str, str] | None:
+    """Read an unread Han first name as Japanese when the other record's was read so.
+
+    A record with no country keeps its Han name unread (kanji or hanzi?); beside
+    a Japanese record's kanji, in a household sharing an e-mail, it is kanji too.
+    """
+    kinds = (a["first_kind"], b["first_kind"])
+    if set(kinds) != {"native", "kanji"}:
+        return None
+    native, read = (a, b) if kinds[0] == "native" else (b, a)
+    reading = latin_name_key(native["first"], country="JP")
+    return None if reading is None else (reading, str(read["first"]))
 
 
 def _swapped(a: Row, b: Row) -> bool:
@@ -125,6 +142,9 @@ def _comparable_first_names(a: Row, b: Row) -> bool:
     if not (_first_name_known(a, b) and _first_name_known(b, a)):
         return False
     kind_a, kind_b = a["first_kind"], b["first_kind"]
+    readings = _read_beside_kanji(a, b)
+    if readings is not None:
+        return readings[0] == readings[1]
     if "kanji" in (kind_a, kind_b) and kind_a != kind_b and a["first"] != b["first"]:
         return False  # a dictionary's reading verifies a name only where it agrees
     return bool((kind_a == "native") == (kind_b == "native"))
