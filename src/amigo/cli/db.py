@@ -45,9 +45,8 @@ def _keys_line(engine: Engine) -> str:
     """Say which keys the database's encrypted fields are under (checked and recorded on connect)."""
     with engine.connect() as connection:
         recorded = recorded_checks(connection)
-    ring = current_crypto().cipher.ring
     ids = sorted(key_id for kind, key_id in recorded if kind == "field")
     return (
-        f"Encrypted fields: keys {', '.join(ids)} and the index key, from {ring.source} "
+        f"Encrypted fields: keys {', '.join(ids)} and the index key, from {current_crypto().source} "
         "(recorded in the database: other keys are refused; keep them with it)."
     )

@@ -146,15 +146,15 @@ def key_kind(name: str | None, key: str | None) -> str | None:
     script = name_script(name)
     if script in (None, "latin", "other"):
         return "latin"
-    if name is not None and has_han(name) and not _is_pinyin(name, key):
+    # Han characters read otherwise than as a Chinese record's pinyin (kana beside
+    # them, or a Japanese record's reading) are kanji read with a dictionary.
+    if name is not None and has_han(name) and not (script == "han" and _is_pinyin(name, key)):
         return "kanji"
     return script
 
 
 def _is_pinyin(name: str, key: str) -> bool:
     """Tell whether a Han name's key is its Mandarin reading (a Chinese record's)."""
-    if name_script(name) != "han":
-        return False  # kana beside the Han characters: a Japanese name
     return key in {latin_name_key(name, country="CN", part=p) for p in ("first", "last")}
 
 
