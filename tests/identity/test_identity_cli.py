@@ -44,6 +44,12 @@ def test_resolve_review_history_and_unmerge_from_the_command_line(
     assert names.index("Scoring") < names.index("Clustering") < names.index("Writing")
     assert [float(t) for t, _ in stages] == sorted(float(t) for t, _ in stages)
 
+    again = _amigo(url, "resolve")
+    assert again.returncode == 0, again.stderr
+    assert re.search(r"profiles merged into another\s*│\s*0 ", again.stdout)
+    # Nothing to write is shown as nothing done, not as one step.
+    assert re.search(r"^Writing 0 merges .* 0/0 ", again.stdout, flags=re.MULTILINE)
+
     evaluated = _amigo(url, "evaluate", "--truth", str(export_dir / "truth.csv"))
     assert evaluated.returncode == 0
     assert "pairs" in evaluated.stdout

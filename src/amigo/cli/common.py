@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
 import threading
@@ -75,17 +76,39 @@ def user_errors(command: Callable[P, R]) -> Callable[P, R]:
         except AmigoError as error:
             raise fail(error.message) from None
         except DBAPIError as error:
+            if _disk_full(error):
+                raise fail(_DISK_FULL.format(detail=str(error.orig).splitlines()[0])) from None
             if not _schema_missing(error):
                 raise
             raise fail(
                 "the database has no AMIgo schema, or an older one "
                 f"({type(error.orig).__name__}): run `amigo db upgrade` first"
             ) from None
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            raise fail(
+                f"the disk is full ({error}): free some space and run the command again"
+            ) from None
         except KeyboardInterrupt:
             error_console.print("interrupted")
             sys.exit(130)
 
     return wrapper
+
+
+_DISK_FULL = (
+    "the disk is full ({detail}): what was being written was rolled back, nothing "
+    "half-written is stored; free some space and run the command again"
+)
+
+
+def _disk_full(error: DBAPIError) -> bool:
+    """Say whether a database error means the disk (or the database's size limit) is full."""
+    # SQLite: SQLITE_FULL, "database or disk is full"; PostgreSQL: disk_full.
+    return "database or disk is full" in str(error.orig) or (
+        getattr(error.orig, "sqlstate", None) == "53100"
+    )
 
 
 def _schema_missing(error: DBAPIError) -> bool:

@@ -54,8 +54,10 @@ class _RichStages:
 
     def stage(self, description: str, total: int | None = None) -> None:
         if self.task is not None:
-            current = self.progress.tasks[self.task]
-            self.progress.update(self.task, total=current.total or 1, completed=current.total or 1)
+            # A stage without a count shows as one step done; "Writing 0 merges" as 0/0, not 1/1.
+            counted = self.progress.tasks[self.task].total
+            done = 1 if counted is None else counted
+            self.progress.update(self.task, total=done, completed=done)
         self.task = self.progress.add_task(description, total=total)
         if not self.progress.console.is_interactive:
             # Into a log or a pipe the bars are drawn once, at the end: a line
