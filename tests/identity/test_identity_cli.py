@@ -42,6 +42,17 @@ def test_resolve_review_history_and_unmerge_from_the_command_line(
     stages = re.findall(r"^\[\s*([\d.]+) s\] (\w+)", resolved.stdout, flags=re.MULTILINE)
     names = [name for _, name in stages]
     assert names.index("Scoring") < names.index("Clustering") < names.index("Writing")
+    # The write's minutes after its audit entries have stages of their own, each drawn whole.
+    assert names[names.index("Writing") :] == ["Writing", "Moving", "Re", "Review", "Done"]
+    assert re.search(
+        r"^Moving records, orders, interactions, consents .* 8/8 ", resolved.stdout, re.M
+    )
+    survivors = re.search(
+        r"^Re-deriving the consents of ([\d,]+) survivors .* (\d+)/(\d+) ", resolved.stdout, re.M
+    )
+    assert survivors is not None
+    assert survivors[1].replace(",", "") == survivors[2] == survivors[3]
+    assert int(survivors[2]) > 40
     assert [float(t) for t, _ in stages] == sorted(float(t) for t, _ in stages)
 
     again = _amigo(url, "resolve")

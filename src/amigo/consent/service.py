@@ -377,11 +377,13 @@ def project_consents(
     now: datetime,
     cause: str,
     emit: bool = True,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[ConsentChange]:
     """Re-derive the effective states of the profiles from the ledger; return what changed.
 
     A merged profile's states are dropped (its statements now count for its
     survivor); each changed state of an active profile emits ``consent.changed``.
+    ``on_progress`` hears how many profiles each chunk projected.
     """
     changes: list[ConsentChange] = []
     ids = sorted(set(customer_ids))
@@ -392,6 +394,8 @@ def project_consents(
         if emit and found:
             emit_events(connection, [_changed_event(change, cause) for change in found], now=now)
         changes += found
+        if on_progress is not None:
+            on_progress(len(chunk))
     return changes
 
 

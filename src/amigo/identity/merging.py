@@ -14,10 +14,10 @@ that arrived after a merge still goes back with its customer on unmerge.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -325,18 +325,46 @@ def _repoint_by_links(connection: Connection, moved: Table, affected: Table) -> 
 _AUDIT_CHUNK = 10_000  # plans whose audit rows are built and written at a time (bounded memory)
 
 
+class MergeProgress(Protocol):
+    """Receives the stages of a long write (the CLI draws a progress bar from it)."""
+
+    def stage(self, description: str, total: int | None = None) -> None:
+        """Args: description: what starts now; total: units of work it has, if known."""
+
+    def advance(self, count: int) -> None:
+        """Args: count: units of the current stage just done."""
+
+
+class SilentProgress:
+    """Progress nobody watches."""
+
+    def stage(self, description: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, count: int) -> None:
+        pass
+
+
+# The moves after the audit entries, one statement (or group) each: a stage of that many steps.
+_MOVES = 8
+
+
 def apply_merges(
     connection: Connection,
     plans: Sequence[MergePlan],
     context: MergeContext,
-    on_progress: Callable[[int], None] | None = None,
+    progress: MergeProgress | None = None,
 ) -> list[int]:
     """Merge each plan's profiles into its survivor; return the merge events' ids.
 
     Every profile must be active and appear in one plan only. The moves are
     one statement per table whatever the number of plans; the audit entries
-    are built and written plan by plan, a chunk at a time.
+    are built and written plan by plan, a chunk at a time. ``progress``
+    counts the audit entries' plans in the stage the caller started, then
+    starts one stage for the moves and one for the survivors' consents: at
+    the seed volume those take minutes, which a full bar would not show.
     """
+    progress = progress or SilentProgress()
     plans = [plan for plan in plans if plan.steps]
     if not plans:
         return []
@@ -360,11 +388,11 @@ def apply_merges(
     for start in range(0, len(plans), _AUDIT_CHUNK):
         part = plans[start : start + _AUDIT_CHUNK]
         event_ids += _audit_and_stage(connection, part, context, staged)
-        if on_progress is not None:
-            on_progress(len(part))
+        progress.advance(len(part))
     _analyzed(connection, staged)
 
     # 2. Everything of a merged profile moves to its survivor, one statement per table.
+    progress.stage("Moving records, orders, interactions, consents", _MOVES)
     connection.execute(
         text(
             "UPDATE identity_link SET customer_id = (SELECT m.survivor_id FROM amigo_merge_map m "
@@ -372,6 +400,7 @@ def apply_merges(
             "WHERE customer_id IN (SELECT merged_id FROM amigo_merge_map)"
         )
     )
+    progress.advance(1)
     for table in ("customer_order", "interaction", "raw_consent"):
         # A correlated subquery over the indexed customer_id: SQLite would scan
         # the whole table for an UPDATE ... FROM join.
@@ -382,7 +411,9 @@ def apply_merges(
                 "WHERE customer_id IN (SELECT merged_id FROM amigo_merge_map)"
             )
         )
+        progress.advance(1)
     _update_from_staged(connection)
+    progress.advance(1)
     connection.execute(
         text(
             "UPDATE golden_customer SET status = 'merged', merged_into_id = (SELECT m.survivor_id "
@@ -390,7 +421,9 @@ def apply_merges(
             "WHERE id IN (SELECT merged_id FROM amigo_merge_map)"
         ).bindparams(bindparam("now", context.now, type_=UTCDateTime())),
     )
+    progress.advance(1)
     _move_store_links(connection)
+    progress.advance(1)
     # A merged profile holds no state of its own: deleted in one statement,
     # not read back profile by profile. The survivors' consents now count
     # every statement of their records.
@@ -399,8 +432,11 @@ def apply_merges(
             "DELETE FROM consent_state WHERE customer_id IN (SELECT merged_id FROM amigo_merge_map)"
         )
     )
+    progress.advance(1)
+    survivors = sorted({plan.survivor_id for plan in plans})
+    progress.stage(f"Re-deriving the consents of {len(survivors):,} survivors", len(survivors))
     project_consents(
-        connection, sorted({plan.survivor_id for plan in plans}), now=context.now, cause="merge"
+        connection, survivors, now=context.now, cause="merge", on_progress=progress.advance
     )
     return event_ids
 

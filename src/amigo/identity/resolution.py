@@ -42,7 +42,15 @@ from amigo.identity.matching import (
     features_of,
     predict_pairs,
 )
-from amigo.identity.merging import MergeContext, MergePlan, MergeStep, apply_merges, separations
+from amigo.identity.merging import (
+    MergeContext,
+    MergePlan,
+    MergeProgress,
+    MergeStep,
+    SilentProgress,
+    apply_merges,
+    separations,
+)
 from amigo.identity.models import IdentityLink, IdentityReference, MatchReview, ReviewStatus
 from amigo.identity.snapshot import snapshot_values
 from amigo.ingest.service import current_customer_facts
@@ -59,22 +67,8 @@ _RULE_BLOCKS = ("same e-mail", "same phone")
 _PREDICT_FLOOR = 1e-6
 
 
-class ResolveProgress(Protocol):
-    """Receives the stages of a resolution (the CLI draws a progress bar from it)."""
-
-    def stage(self, description: str, total: int | None = None) -> None:
-        """Args: description: what starts now; total: units of work it has, if known."""
-
-    def advance(self, count: int) -> None:
-        """Args: count: units of the current stage just done."""
-
-
-class _Silent:
-    def stage(self, description: str, total: int | None = None) -> None:
-        pass
-
-    def advance(self, count: int) -> None:
-        pass
+class ResolveProgress(MergeProgress, Protocol):
+    """Receives the stages of a resolution, its writes' among them."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +108,7 @@ def refresh_missing_snapshots(
     ).all()
     if not missing:
         return 0
-    progress = progress or _Silent()
+    progress = progress or SilentProgress()
     progress.stage("Reading source records for match features", total=len(missing))
     chunk = 20_000
     for start in range(0, len(missing), chunk):
@@ -536,7 +530,7 @@ def resolve_batch(
     records: Records | None = None,
 ) -> BatchOutcome:
     """Resolve every source customer record of the repository with the given model."""
-    progress = progress or _Silent()
+    progress = progress or SilentProgress()
     outcome = BatchOutcome()
     timer = _Timer(outcome.seconds)
     if records is None:
@@ -567,8 +561,9 @@ def resolve_batch(
     records._table = None
     progress.stage(f"Writing {sum(len(p.steps) for p in plans):,} merges", total=len(plans))
     with _collector_spared():
-        timer("write", partial(apply_merges, connection, plans, context, progress.advance))
+        timer("write", partial(apply_merges, connection, plans, context, progress))
     outcome.merges = sum(len(plan.steps) for plan in plans)
+    progress.stage(f"Review queue: {len(items):,} doubtful pairs")
     outcome.queued = timer(
         "review",
         lambda: queue_reviews(
