@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, text
 
 import amigo.models  # noqa: F401 - registers every table
 from amigo.core.config import EncryptionSettings
@@ -151,6 +151,40 @@ def test_a_database_written_before_its_keys_were_recorded_records_only_keys_that
         open_engine(fresh_database_url).connect()
     with open_engine(fresh_database_url).connect() as connection:
         assert recorded_checks(connection) == current_crypto().check_values()
+
+
+def test_an_upgrade_from_another_directory_of_a_database_older_than_its_key_check_makes_no_key(
+    fresh_database_url: str, open_engine: Callable[[str], Engine], tmp_path: Path
+) -> None:
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    generate(customers=20, seed=4, out_dir=tmp_path / "export")
+    with using_crypto(_keys_in(home)):
+        engine = open_engine(fresh_database_url)
+        load_directory(engine=engine, directory=tmp_path / "export")
+        with engine.begin() as connection:  # as before revision 0017: no check table
+            connection.execute(text("DROP TABLE encryption_key_check"))
+            connection.execute(text("UPDATE alembic_version SET version_num = '0016'"))
+        engine.dispose()
+
+    refused = _amigo("db", "upgrade", cwd=elsewhere, url=fresh_database_url)
+
+    assert refused.returncode == 2
+    assert refused.stderr.strip().startswith(
+        "error: this database is written with encryption keys, and there is no "
+        f"{elsewhere / 'amigo-encryption.key'}"
+    )
+    assert "Traceback" not in refused.stderr
+    assert list(elsewhere.iterdir()) == [], "no key file made where the upgrade ran"
+    with open_engine(fresh_database_url).connect() as connection:
+        version = connection.scalar(text("SELECT version_num FROM alembic_version"))
+    assert version == "0016", "nothing migrated"
+
+    upgraded = _amigo("db", "upgrade", cwd=home, url=fresh_database_url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    home_keys = _keys_in(home)
+    with using_crypto(home_keys), open_engine(fresh_database_url).connect() as connection:
+        assert recorded_checks(connection) == home_keys.check_values()
 
 
 def test_check_values_tell_keys_apart_and_hold_nothing_of_them(tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ in use on its first connection:
 
 - a key id or the blind index key recorded with another check value: refused,
   naming the key file in use;
-- recorded keys, and no key file here: refused, and no key file is made;
+- recorded keys, and no key file here: refused, and no key file is made (so
+  too, before the check table exists, where a profile's e-mail is encrypted:
+  an upgrade from another directory makes no key file for its migrations);
 - keys the database has not seen yet (a new database, a rotation's new key):
   recorded.
 """
@@ -30,6 +32,7 @@ from amigo.core.clock import utcnow
 from amigo.core.config import get_settings
 from amigo.core.crypto import (
     CryptoError,
+    FieldCipher,
     FieldCrypto,
     KeyConfigurationError,
     crypto_is_configured,
@@ -73,16 +76,44 @@ def recorded_checks(connection: Connection) -> dict[tuple[str, str], str]:
     return {(row.kind, row.key_id): row.check_value for row in rows}
 
 
-def _keys_for(recorded: dict[tuple[str, str], str]) -> FieldCrypto:
-    """Return the keys in use; a database with recorded keys never gets new key files made."""
-    if recorded and not crypto_is_configured():
-        missing = missing_key_files(get_settings().encryption)
-        if missing:
-            raise KeyMismatchError(
-                f"this database is written with encryption keys, and there is no {_names(missing)}: "
-                f"{_HOW_TO}. No key was made; nothing was read or written."
-            )
+def _keys_for(connection: Connection, recorded: dict[tuple[str, str], str]) -> FieldCrypto:
+    """Return the keys in use; a database written with keys never gets new key files made."""
+    _refuse_new_key_files(connection, written_with_keys=bool(recorded))
     return current_crypto()
+
+
+def _refuse_new_key_files(connection: Connection, *, written_with_keys: bool) -> None:
+    """Refuse to go on where the key files are missing and the database is written with keys.
+
+    Without the check table (a database written before revision 0017, about
+    to be upgraded), an encrypted value stored in a profile says so: an
+    upgrade run from another directory would otherwise make key files there
+    for its migrations, which then fail on the first value they open.
+    """
+    if crypto_is_configured():
+        return
+    missing = missing_key_files(get_settings().encryption)
+    if missing and (written_with_keys or _holds_encrypted_values(connection)):
+        raise KeyMismatchError(
+            f"this database is written with encryption keys, and there is no {_names(missing)}: "
+            f"{_HOW_TO}. No key was made; nothing was read or written."
+        )
+
+
+def _holds_encrypted_values(connection: Connection) -> bool:
+    """Say whether a stored profile's e-mail is encrypted (it was plain text before 0010)."""
+    if not inspect(connection).has_table("golden_customer"):
+        return False
+    stored = connection.execute(
+        text("SELECT email FROM golden_customer WHERE email IS NOT NULL LIMIT 1")
+    ).scalar()
+    if stored is None:
+        return False
+    try:
+        FieldCipher.key_id_of(str(stored))
+    except CryptoError:
+        return False
+    return True
 
 
 def _names(paths: list[Path]) -> str:
@@ -95,9 +126,11 @@ def verify_keys(connection: Connection, crypto: FieldCrypto | None = None) -> bo
     Return False when the schema has no check table yet (nothing checked).
     """
     if not inspect(connection).has_table(EncryptionKeyCheck.__tablename__):
+        if crypto is None:
+            _refuse_new_key_files(connection, written_with_keys=False)
         return False
     recorded = recorded_checks(connection)
-    crypto = crypto or _keys_for(recorded)
+    crypto = crypto or _keys_for(connection, recorded)
     ours = crypto.check_values()
     wrong = [key for key, value in ours.items() if recorded.get(key, value) != value]
     if not recorded and not _opens_stored_value(connection, crypto):
