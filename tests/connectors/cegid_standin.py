@@ -275,6 +275,8 @@ class Calls:
     operations: dict[str, int] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=dict)
     unauthorized: int = 0
+    # Each sale document asked for by GetByKey, in order (a client's retry asks again).
+    documents: list[tuple[str, int]] = field(default_factory=list)
 
 
 # --- the server -----------------------------------------------------------------------
@@ -410,6 +412,7 @@ class StandinY2:
         if not stump or not number:
             raise ClientFaultError("La clé du document est incomplète.")
         with self.lock:
+            self.calls.documents.append((stump, int(number)))
             document = self.data.documents.get((stump, int(number)))
         if document is None:
             raise ClientFaultError(f"Le document {stump}-{number} n'existe pas.")

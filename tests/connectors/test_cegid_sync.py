@@ -219,7 +219,7 @@ def test_a_sync_killed_mid_way_resumes_from_its_checkpoint(
         checkpoint = load_checkpoint(session=session, connector=CONNECTOR, stream="receipts")
     assert checkpoint is not None
     assert checkpoint["window"] == (START + timedelta(days=4)).isoformat()
-    before = dict(y2.calls.operations)
+    before = len(y2.calls.documents)
 
     report = sync(engine_with_stores, url, since=None)
     assert report.first_day == START + timedelta(days=4)
@@ -230,7 +230,8 @@ def test_a_sync_killed_mid_way_resumes_from_its_checkpoint(
         for d in data.documents.values()
         if d["Header"]["Date"].date() >= START + timedelta(days=4)
     )
-    assert y2.calls.operations["GetByKey"] - before["GetByKey"] == last_window
+    # Distinct documents: a call that timed out on a busy machine is asked again.
+    assert len(set(y2.calls.documents[before:])) == last_window
 
 
 def test_a_sync_cut_off_mid_page_resumes_at_that_page(
@@ -249,11 +250,14 @@ def test_a_sync_cut_off_mid_page_resumes_at_that_page(
     assert 0 < written < 120
 
     y2.faults.down_after = None
-    before = y2.calls.operations.get("GetByKey", 0)
+    before = len(y2.calls.documents)
     report = sync(engine_with_stores, url, since=None)
     assert counts(engine_with_stores)["orders"] == 120
     assert report.receipts == 120 - written  # nothing committed was read again
-    assert y2.calls.operations["GetByKey"] - before == 120 - written
+    # As many documents asked for as were left, and every order there in the end: none
+    # written before the cut was asked again. Counted as distinct documents, since a call
+    # that times out (0.5 s here, which a busy machine can take) is asked again.
+    assert len(set(y2.calls.documents[before:])) == 120 - written
 
 
 def test_changed_customers_are_picked_up_and_unchanged_ones_write_nothing(
