@@ -104,13 +104,11 @@ def _holds_encrypted_values(connection: Connection) -> bool:
     """Say whether a stored profile's e-mail is encrypted (it was plain text before 0010)."""
     if not inspect(connection).has_table("golden_customer"):
         return False
-    stored = connection.execute(
-        text("SELECT email FROM golden_customer WHERE email IS NOT NULL LIMIT 1")
-    ).scalar()
+    stored = _stored_email(connection)
     if stored is None:
         return False
     try:
-        FieldCipher.key_id_of(str(stored))
+        FieldCipher.key_id_of(stored)
     except CryptoError:
         return False
     return True
@@ -165,16 +163,22 @@ def _opens_stored_value(connection: Connection, crypto: FieldCrypto) -> bool:
     records those of the first process to connect: only once they are shown
     to be the ones its values were written with.
     """
-    stored = connection.execute(
-        text("SELECT email FROM golden_customer WHERE email IS NOT NULL LIMIT 1")
-    ).scalar()
+    stored = _stored_email(connection)
     if stored is None:
         return True
     try:
-        crypto.cipher.decrypt(str(stored), field="golden_customer.email")
+        crypto.cipher.decrypt(stored, field="golden_customer.email")
     except CryptoError:
         return False
     return True
+
+
+def _stored_email(connection: Connection) -> str | None:
+    """Return one stored profile's e-mail as stored (encrypted since 0010), if any."""
+    stored = connection.execute(
+        text("SELECT email FROM golden_customer WHERE email IS NOT NULL LIMIT 1")
+    ).scalar()
+    return None if stored is None else str(stored)
 
 
 def record_checks(connection: Connection, checks: dict[tuple[str, str], str]) -> None:
