@@ -9,7 +9,15 @@ from psycopg.errors import StringDataRightTruncation
 from sqlalchemy import Connection, select
 
 from amigo.core.db import table_of
-from amigo.core.sql import JsonText, bulk_insert, insert_ignore, insert_new, is_row_of, upsert
+from amigo.core.sql import (
+    JsonText,
+    bulk_insert,
+    insert_ignore,
+    insert_new,
+    is_row_of,
+    upsert,
+    upsert_earliest,
+)
 from amigo.ingest.models import LoadBatch
 from amigo.profiles.models import Product
 
@@ -95,6 +103,35 @@ def test_an_upsert_naming_a_key_twice_keeps_the_last_row(connection: Connection)
 
     name = connection.scalar(select(products.c.name).where(products.c.sku == "SKU-9"))
     assert name == "second"
+
+
+def test_upsert_earliest_keeps_the_earliest_value_whatever_the_order_and_never_a_null(
+    connection: Connection,
+) -> None:
+    # As a visited store's "since": orders arrive in any order, the first purchase stays.
+    bulk_insert(connection, products, [_product("SKU-E1", "Belt"), _product("SKU-E2", "Belt", 900)])
+
+    upsert_earliest(
+        connection,
+        products,
+        [
+            _product("SKU-E1", "Belt", 1500),
+            _product("SKU-E1", "Belt", 800),
+            _product("SKU-E2", "Belt", None),
+            _product("SKU-E3", "Belt", None),
+            _product("SKU-E3", "Belt", 700),
+        ],
+        conflict_columns=["sku"],
+    )
+
+    stored = dict(
+        connection.execute(
+            select(products.c.sku, products.c.price_cents).where(products.c.sku.like("SKU-E%"))
+        )
+        .tuples()
+        .all()
+    )
+    assert stored == {"SKU-E1": 800, "SKU-E2": 900, "SKU-E3": 700}
 
 
 def test_a_value_longer_than_its_column_is_never_cut_short(connection: Connection) -> None:

@@ -182,11 +182,13 @@ def _statement(
     conflict_columns: tuple[str, ...] | None,
     update: bool,
     constant: tuple[bool, ...] = (),
+    earliest: bool = False,
 ) -> str:
     """Return the INSERT of one row (SQLite) or of a set from column arrays (PostgreSQL).
 
     ``constant``: on PostgreSQL, the columns bound as one scalar (the same value in
     every row), placed first among the parameters; the others are arrays.
+    ``earliest``: an update keeps the earlier of the stored and the new value.
     """
     preparer = dialect.identifier_preparer
     quoted = ", ".join(preparer.quote(c) for c in columns)
@@ -216,8 +218,16 @@ def _statement(
             target = ""  # any unique constraint
         changed = [c for c in columns if c not in conflict_columns]
         if update and changed:
+            name = preparer.format_table(table)
+            new_value = "excluded.{c}"
+            if earliest:  # NULL never wins over a value
+                new_value = (
+                    "CASE WHEN {t}.{c} IS NULL OR excluded.{c} < {t}.{c} "
+                    "THEN excluded.{c} ELSE {t}.{c} END"
+                )
             assignments = ", ".join(
-                f"{preparer.quote(c)} = excluded.{preparer.quote(c)}" for c in changed
+                f"{preparer.quote(c)} = " + new_value.format(t=name, c=preparer.quote(c))
+                for c in changed
             )
             sql += f" ON CONFLICT{target} DO UPDATE SET {assignments}"
         else:
@@ -250,6 +260,7 @@ def _execute(
     conflict_columns: Sequence[str] | None,
     *,
     update: bool,
+    earliest: bool = False,
 ) -> None:
     if not rows:
         return
@@ -258,15 +269,34 @@ def _execute(
     conflict = None if conflict_columns is None else tuple(conflict_columns)
     if update and conflict:
         # One statement must not update a row twice (PostgreSQL refuses it):
-        # keep each key's last row, as sequential upserts would.
+        # keep each key's last row, as sequential upserts would, or its earliest.
         key = itemgetter(*conflict)
+        if earliest:
+            values = itemgetter(*(c for c in columns if c not in conflict))
+            rows = sorted(rows, key=lambda row: _latest_first(values(row)), reverse=True)
         rows = list({key(row): row for row in rows}.values())
     if dialect.name == "postgresql":
-        _run_arrays(connection, table, rows, columns, conflict_columns=conflict, update=update)
+        _run_arrays(
+            connection,
+            table,
+            rows,
+            columns,
+            conflict_columns=conflict,
+            update=update,
+            earliest=earliest,
+        )
         return
     params = _parameters(rows, columns, _processors(table, columns, dialect))
-    sql = _statement(table, columns, dialect, conflict_columns=conflict, update=update)
+    sql = _statement(
+        table, columns, dialect, conflict_columns=conflict, update=update, earliest=earliest
+    )
     _run(connection, sql, params)
+
+
+def _latest_first(values: Any) -> tuple[tuple[bool, Any], ...]:
+    """Sort key, descending: None first, then the latest value; the earliest ends last."""
+    values = values if isinstance(values, tuple) else (values,)
+    return tuple((value is None, value) for value in values)
 
 
 def _run(connection: Connection, sql: str, params: list[tuple[Any, ...]]) -> None:
@@ -287,6 +317,7 @@ def _run_arrays(
     conflict_columns: tuple[str, ...] | None,
     update: bool,
     returning: Sequence[str] = (),
+    earliest: bool = False,
 ) -> list[tuple[Any, ...]]:
     """Run a bulk statement as one INSERT from column arrays (PostgreSQL), in the transaction.
 
@@ -297,7 +328,13 @@ def _run_arrays(
     values = _columns(rows, columns, _processors(table, columns, dialect))
     constant = tuple(len(v) == 1 or v.count(v[0]) == len(v) for v in values)
     sql = _statement(
-        table, columns, dialect, conflict_columns=conflict_columns, update=update, constant=constant
+        table,
+        columns,
+        dialect,
+        conflict_columns=conflict_columns,
+        update=update,
+        constant=constant,
+        earliest=earliest,
     )
     if returning:
         sql += " RETURNING " + ", ".join(dialect.identifier_preparer.quote(c) for c in returning)
@@ -406,6 +443,20 @@ def upsert(
 ) -> None:
     """Insert rows, or update every other given column where the key exists."""
     _execute(connection, table, rows, conflict_columns, update=True)
+
+
+def upsert_earliest(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    conflict_columns: Sequence[str],
+) -> None:
+    """Insert rows, or keep the earlier of the stored and the given value where the key exists.
+
+    For "since" columns: rows arriving in any order end with the first date.
+    """
+    _execute(connection, table, rows, conflict_columns, update=True, earliest=True)
 
 
 def insert_new(

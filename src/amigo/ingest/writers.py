@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, delete, select, update
 
 from amigo.consent.service import SourceStatement, record_source_statements
 from amigo.core.db import table_of
-from amigo.core.sql import bulk_insert, insert_ignore, is_one_of, upsert
+from amigo.core.sql import bulk_insert, insert_ignore, is_one_of, upsert, upsert_earliest
 from amigo.events.service import DomainEvent, emit_events
 from amigo.identity.models import IdentityLink, IdentityReference
 from amigo.identity.snapshot import facts_from_snapshot, snapshot_values
@@ -613,7 +613,13 @@ def write_orders(ctx: WriteContext, pending: Sequence[Pending]) -> Rejects:
         for p, linked in accepted.values()
         if linked is not None and p.facts.store_id is not None
     ]
-    insert_ignore(connection, table_of(CustomerStore), visits)
+    # Since the first purchase there, whatever order the orders arrive in.
+    upsert_earliest(
+        connection,
+        table_of(CustomerStore),
+        visits,
+        conflict_columns=["customer_id", "store_id", "relation"],
+    )
     if after is not None:
         ctx.emit(
             order_events(
