@@ -77,7 +77,9 @@ def test_generate_load_report_and_show_from_the_command_line(
         str(export),
         database_url=fresh_database_url,
     )
-    loaded = _amigo("load", str(export), database_url=fresh_database_url)
+    loaded = _amigo("load", str(export), "--resolve", database_url=fresh_database_url)
+    # Into a filled repository, --resolve runs the batch resolution after the load.
+    again = _amigo("load", str(export), "--resolve", database_url=fresh_database_url)
     report = _amigo("quality", "report", database_url=fresh_database_url)
     rejects = _amigo("quality", "rejects", "--limit", "3", database_url=fresh_database_url)
     first_customer = next(
@@ -93,6 +95,13 @@ def test_generate_load_report_and_show_from_the_command_line(
     assert loaded.returncode == 0, loaded.stderr
     assert "cegid/customers.csv" in loaded.stdout
     assert "rejected" in loaded.stdout
+    assert "Identities resolved before the orders, interactions and consents" in loaded.stdout
+    assert "trained now" in loaded.stdout
+    merged = _count_of("profiles merged into another", loaded.stdout)
+    assert merged > 0
+    assert again.returncode == 0, again.stderr
+    assert "Resolution run 2 with model v1 (saved)" in again.stdout
+    assert _count_of("profiles merged into another", again.stdout) == 0
     assert report.returncode == 0, report.stderr
     assert "completeness" in report.stdout
     assert "Rejected records by reason" in report.stdout
@@ -100,6 +109,12 @@ def test_generate_load_report_and_show_from_the_command_line(
     assert shown.returncode == 0, shown.stderr
     assert f"cegid:{first_customer}" in shown.stdout
     assert "Source records" in shown.stdout
+
+
+def _count_of(label: str, output: str) -> int:
+    """Return the count a summary table shows on the row of that label."""
+    row = next(line for line in output.splitlines() if label in line)
+    return int(row.split(label)[1].strip(" │|").replace(",", ""))
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ app = typer.Typer(help="Identity graph: one golden profile per person.", no_args
 app.add_typer(identity_review.app, name="review")
 
 
-class _RichStages:
+class RichStages:
     """Show each stage of a resolution as a line, with a bar where its size is known."""
 
     def __init__(self, progress: Progress) -> None:
@@ -93,13 +93,13 @@ def resolve_command(
     upgrade(engine)
     started = time.perf_counter()
     with counted_progress(58) as progress, unit_of_work(engine) as session:
-        stages = _RichStages(progress)
+        stages = RichStages(progress)
         summary = resolve_repository(session=session, retrain=retrain, progress=stages)
         stages.close()
-    _print_summary(summary, time.perf_counter() - started)
+    print_resolve_summary(summary, time.perf_counter() - started)
 
 
-def _print_summary(summary: ResolveSummary, seconds: float) -> None:
+def print_resolve_summary(summary: ResolveSummary, seconds: float) -> None:
     outcome = summary.outcome
     trained = "trained now" if summary.trained else "saved"
     table = Table(
@@ -178,7 +178,7 @@ def dedupe_command(
     started = time.perf_counter()
     columns = (TextColumn("{task.description:<44}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        stages = _RichStages(progress)
+        stages = RichStages(progress)
         result = dedupe(
             files,
             auto_threshold=settings.auto_merge_threshold if threshold is None else threshold,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -18,11 +19,17 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy import Engine
 
-from amigo.cli.common import console, get_engine, user_errors
+from amigo.cli.common import console, counted_progress, get_engine, user_errors
+from amigo.cli.identity import RichStages, print_resolve_summary
 from amigo.core.config import get_settings
 from amigo.core.db import unit_of_work
 from amigo.core.migrate import upgrade
-from amigo.identity.service import resolve_after_load
+from amigo.identity.service import (
+    ResolveSummary,
+    resolve_after_load,
+    resolve_initial_load,
+    resolve_repository,
+)
 from amigo.ingest.service import FileStats, LoadReport, load_directory
 
 
@@ -101,6 +108,36 @@ def _resolve_what_changed(engine: Engine, report: LoadReport) -> None:
         )
 
 
+class _ResolveFirst:
+    """Resolve an initial load's customers between its phases, with the load's own bars."""
+
+    def __init__(self, engine: Engine, progress: Progress) -> None:
+        self.engine = engine
+        self.progress = progress
+        self.summary: ResolveSummary | None = None
+        self.seconds = 0.0
+
+    def __call__(self, load_started_at: datetime) -> None:
+        started = time.perf_counter()
+        stages = RichStages(self.progress)
+        with unit_of_work(self.engine) as session:
+            self.summary = resolve_initial_load(
+                session=session, load_started_at=load_started_at, progress=stages
+            )
+        stages.close()
+        self.seconds = time.perf_counter() - started
+
+
+def _resolve_whole_repository(engine: Engine) -> None:
+    """Resolve the whole repository after a load that was not an initial one."""
+    started = time.perf_counter()
+    with counted_progress(58) as progress, unit_of_work(engine) as session:
+        stages = RichStages(progress)
+        summary = resolve_repository(session=session, actor="amigo load --resolve", progress=stages)
+        stages.close()
+    print_resolve_summary(summary, time.perf_counter() - started)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `load` command to the application."""
 
@@ -121,6 +158,13 @@ def register(app: typer.Typer) -> None:
             max=32,
             help="Processes loading different sources side by side (default AMIGO_LOAD_WORKERS).",
         ),
+        resolve: bool = typer.Option(
+            False,
+            "--resolve",
+            help="Resolve identities too: into an empty repository once the customers are in, "
+            "before their orders, interactions and consents attach (the merges then move "
+            "none of them); otherwise after the load.",
+        ),
     ) -> None:
         """Load Cegid Y2, Shopify and web-form exports, phase by phase.
 
@@ -139,6 +183,7 @@ def register(app: typer.Typer) -> None:
             TimeRemainingColumn(),
         )
         with Progress(*columns, console=console, transient=False) as progress:
+            resolve_first = _ResolveFirst(engine, progress) if resolve else None
             report = load_directory(
                 engine=engine,
                 directory=directory,
@@ -146,6 +191,7 @@ def register(app: typer.Typer) -> None:
                 workers=get_settings().load.workers if workers is None else workers,
                 encoding=encoding,
                 progress=FileBars(progress),
+                before_attaching=resolve_first,
             )
         if report.resumed:
             console.print("[yellow]Resumed an interrupted load of this directory.[/]")
@@ -155,7 +201,18 @@ def register(app: typer.Typer) -> None:
             f"consent states changed: {report.consent_changes:,} "
             "(see one with amigo consent show <customer>)"
         )
-        _resolve_what_changed(engine, report)
+        if resolve_first is None:
+            _resolve_what_changed(engine, report)
+        elif resolve_first.summary is not None:
+            console.print("Identities resolved before the orders, interactions and consents:")
+            print_resolve_summary(resolve_first.summary, resolve_first.seconds)
+        elif report.ran_before_attaching:
+            console.print(
+                "Identities: nothing left to resolve (resolved by this load's interrupted "
+                "run, or fewer than two customer records)."
+            )
+        else:
+            _resolve_whole_repository(engine)
         if report.total.suppressed:
             console.print(
                 f"{report.total.suppressed:,} rows were about erased people: not stored "

@@ -1,11 +1,12 @@
 """The first projection of a repository, at the end of an initial load: set-based where it can.
 
-Right after an initial load every profile holds exactly one source record,
-and most purposes of most profiles have one statement, whose state is that
-statement's (what ``rules.decide`` returns for one). Those are written by one
-``INSERT ... SELECT``; only the purposes with several statements (several
-versions of a record in the export) go through the rule in Python. Anywhere
-else (profiles already merged), everything goes through the rule.
+A state depends only on its own purpose's statements, and most purposes of
+most profiles have one statement, whose state is that statement's (what
+``rules.decide`` returns for one). Those are written by one ``INSERT ...
+SELECT``; only the purposes with several statements (several versions of a
+record in the export, or several records of a profile resolved during the
+load) go through the rule in Python. With statements made on a profile
+itself (not on a source record), everything goes through the rule.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from amigo.core.sql import in_chunks
 from amigo.events.service import DomainEvent, emit_events
 from amigo.profiles.models import CustomerStatus
 
-# A purpose stated once for its source record: that statement decides, held
-# at its exact time, its "as of" time, or (no time) when it was received.
+# A purpose stated once for its profile: that statement decides, held at its
+# exact time, its "as of" time, or (no time) when it was received.
 _SINGLE_STATEMENT_STATES = """
 INSERT INTO consent_state (customer_id, purpose, status, since, decided_by, updated_at)
 SELECT l.customer_id, e.purpose, e.status,
@@ -39,13 +40,20 @@ SELECT l.customer_id, e.purpose, e.status,
        {array}, :now
 FROM consent_event e
 JOIN identity_link l ON l.source_system = e.source_system AND l.source_id = e.source_id
-WHERE e.source_id IS NOT NULL
-  AND NOT EXISTS (
-      SELECT 1 FROM consent_event o
-      WHERE o.source_system = e.source_system AND o.source_id = e.source_id
-        AND o.purpose = e.purpose AND o.id <> e.id)
+WHERE e.source_id IS NOT NULL AND NOT EXISTS ({others})
 ON CONFLICT (customer_id, purpose) DO NOTHING
 """
+# The other statements of that purpose: of the same record, when each profile
+# holds one record (cheaper); else of every record of the profile (resolved
+# during the load).
+_OTHERS_OF_RECORD = """
+    SELECT 1 FROM consent_event o
+    WHERE o.source_system = e.source_system AND o.source_id = e.source_id
+      AND o.purpose = e.purpose AND o.id <> e.id"""
+_OTHERS_OF_PROFILE = """
+    SELECT 1 FROM identity_link ol
+    JOIN consent_event o ON o.source_system = ol.source_system AND o.source_id = ol.source_id
+    WHERE ol.customer_id = l.customer_id AND o.purpose = e.purpose AND o.id <> e.id"""
 _MANY_STATEMENTS = """
 SELECT DISTINCT l.customer_id
 FROM consent_event e
@@ -63,15 +71,22 @@ def needs_initial_projection(connection: Connection) -> bool:
     return has_statements and connection.scalar(select(states.c.customer_id).limit(1)) is None
 
 
-def _one_record_each(connection: Connection) -> bool:
+def _other_statements(connection: Connection) -> str | None:
+    """Return how to find a statement's rivals for its state, or None if the rule must decide all.
+
+    None with statements made on a profile itself: they count beside its
+    records' without a record to join through.
+    """
+    if connection.scalar(select(ledger.c.id).where(ledger.c.source_id.is_(None)).limit(1)):
+        return None
     active = connection.scalar(
         select(func.count())
         .select_from(golden)
         .where(golden.c.status != CustomerStatus.MERGED.value)
     )
     linked = connection.scalar(select(func.count()).select_from(links))
-    direct = connection.scalar(select(ledger.c.id).where(ledger.c.source_id.is_(None)).limit(1))
-    return active == linked and direct is None
+    # One record each: alone among its record's statements is enough, and cheaper.
+    return _OTHERS_OF_RECORD if active == linked else _OTHERS_OF_PROFILE
 
 
 def project_initial_load(*, session: Session, now: datetime) -> RebuildSummary:
@@ -82,7 +97,8 @@ def project_initial_load(*, session: Session, now: datetime) -> RebuildSummary:
     counts, not one per profile and purpose. Later changes emit their own.
     """
     connection = session.connection()
-    if _one_record_each(connection):
+    others = _other_statements(connection)
+    if others is not None:
         array = (
             "jsonb_build_array(e.id)"
             if connection.dialect.name == "postgresql"
@@ -90,7 +106,7 @@ def project_initial_load(*, session: Session, now: datetime) -> RebuildSummary:
         )
         # SQLite needs a WHERE before ON CONFLICT in an INSERT ... SELECT: it has one.
         connection.execute(
-            text(_SINGLE_STATEMENT_STATES.format(array=array)).bindparams(
+            text(_SINGLE_STATEMENT_STATES.format(array=array, others=others)).bindparams(
                 bindparam("now", now, type_=UTCDateTime())
             )
         )

@@ -90,6 +90,8 @@ class MergeContext:
     run_id: int | None = None
     model_version: int | None = None
     reason: str | None = None
+    # False inside an initial load, which projects every profile's consents at its end.
+    project_consents: bool = True
 
 
 # ---------------------------------------------------------------- temporary tables
@@ -433,6 +435,8 @@ def apply_merges(
         )
     )
     progress.advance(1)
+    if not context.project_consents:
+        return event_ids
     survivors = sorted({plan.survivor_id for plan in plans})
     progress.stage(f"Re-deriving the consents of {len(survivors):,} survivors", len(survivors))
     project_consents(

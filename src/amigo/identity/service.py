@@ -139,8 +139,13 @@ def resolve_repository(
     retrain: bool = False,
     progress: ResolveProgress | None = None,
     settings: IdentitySettings | None = None,
+    project_consents: bool = True,
 ) -> ResolveSummary:
-    """Resolve every source customer record: train a model if needed, merge, queue reviews."""
+    """Resolve every source customer record: train a model if needed, merge, queue reviews.
+
+    ``project_consents`` False leaves the survivors' consent states to the
+    caller: an initial load projects every profile's once, at its end.
+    """
     settings = settings or get_settings().identity
     thresholds = thresholds_of(settings)
     connection = session.connection()
@@ -182,7 +187,13 @@ def resolve_repository(
         model_settings = result.settings
     else:
         version, model_settings = model.version, model.settings
-    context = MergeContext(actor=actor, now=now, run_id=run_id, model_version=version)
+    context = MergeContext(
+        actor=actor,
+        now=now,
+        run_id=run_id,
+        model_version=version,
+        project_consents=project_consents,
+    )
     outcome = resolve_batch(
         connection,
         model=model_settings,
@@ -221,6 +232,45 @@ def resolve_repository(
         trained=trained,
         outcome=outcome,
         snapshots_filled=filled,
+    )
+
+
+def resolve_initial_load(
+    *,
+    session: Session,
+    load_started_at: datetime,
+    progress: ResolveProgress | None = None,
+    settings: IdentitySettings | None = None,
+) -> ResolveSummary | None:
+    """Resolve an initial load's customers before their orders, interactions and consents attach.
+
+    The load calls it between its phases: the merges then move no order and
+    no interaction, and the load's end projects every profile's consents
+    once. None when there is nothing to do: a batch resolution finished
+    since the load began (a resumed load), or fewer than two records.
+    """
+    done = session.scalar(
+        select(func.count())
+        .select_from(runs)
+        .where(
+            runs.c.kind == RunKind.BATCH.value,
+            runs.c.started_at >= load_started_at,
+            runs.c.finished_at.is_not(None),
+        )
+    )
+    if done:
+        return None
+    loaded = session.scalar(
+        select(func.count()).select_from(IdentityLink).where(IdentityLink.record_id.is_not(None))
+    )
+    if (loaded or 0) < 2:
+        return None
+    return resolve_repository(
+        session=session,
+        actor="amigo load --resolve",
+        progress=progress,
+        settings=settings,
+        project_consents=False,
     )
 
 
@@ -622,6 +672,7 @@ __all__ = [
     "pending_reviews",
     "reject_review",
     "resolve_after_load",
+    "resolve_initial_load",
     "resolve_new_records",
     "resolve_repository",
     "review_sides",

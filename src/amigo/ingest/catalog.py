@@ -49,6 +49,8 @@ PHASES = {
     3: "order history and interactions, attached to the customers",
     4: "raw consents from every source",
 }
+# The first phase whose records attach to customers stored before it.
+ATTACHING_PHASE = 3
 
 EXPORT_FILES: tuple[ExportFile, ...] = (
     ExportFile(

@@ -52,11 +52,22 @@ def secondary_indexes_missing(engine: Engine) -> bool:
     )
 
 
-def ensure_secondary_indexes(engine: Engine) -> None:
-    """Create whichever secondary index is missing (a no-op when all exist)."""
+def ensure_secondary_indexes(engine: Engine, *, filled_only: bool = False) -> None:
+    """Create whichever secondary index is missing (a no-op when all exist).
+
+    With ``filled_only``, only those of tables holding rows: mid-load, the
+    tables still to be filled keep loading without indexes to maintain.
+    """
     with engine.begin() as connection:
         for index in secondary_indexes():
-            index.create(bind=connection, checkfirst=True)
+            table = index.table
+            empty = (
+                filled_only
+                and table is not None
+                and connection.scalar(select(1).select_from(table).limit(1)) is None
+            )
+            if not empty:
+                index.create(bind=connection, checkfirst=True)
 
 
 # The tables a load looks rows up in by a non-leading column of their unique

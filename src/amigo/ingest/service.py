@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -34,7 +34,7 @@ from amigo.core.sql import (
 )
 from amigo.events.service import DomainEvent
 from amigo.ingest import writers
-from amigo.ingest.catalog import CUSTOMER_MAPPERS, EXPORT_FILES, ExportFile
+from amigo.ingest.catalog import ATTACHING_PHASE, CUSTOMER_MAPPERS, EXPORT_FILES, ExportFile
 from amigo.ingest.events import LoadedFile, emit_load_summaries
 from amigo.ingest.facts import CustomerFacts, MappingContext, MappingResult
 from amigo.ingest.indexes import (
@@ -120,6 +120,7 @@ class LoadReport:
     raw_consents: int = 0  # consent statements recorded with this run's customer records
     consent_changes: int = 0  # effective consent states the run changed
     started_at: datetime | None = None  # when the batch began (its first run, if resumed)
+    ran_before_attaching: bool = False  # the hook given to load_directory, in this run
 
     @property
     def total(self) -> FileStats:
@@ -809,11 +810,19 @@ def load_directory(
     progress: LoadProgress | None = None,
     workers: int = 0,
     privacy: PrivacySettings | None = None,
+    before_attaching: Callable[[datetime], None] | None = None,
 ) -> LoadReport:
     """Load an export directory (docs/formats.md) into the repository, phase by phase.
 
     Within a phase, the files of different sources (lanes) load side by side
     in up to ``workers`` processes; 0 or 1 loads one file at a time.
+
+    ``before_attaching`` runs in an initial load once its customers are stored
+    and indexed, before the phases that attach orders, interactions and
+    consents to them (identity resolution: its merges then move none of
+    those). It gets the batch's start (its first run's, if resumed): a
+    resumed initial load runs it again, and it must skip what it did then.
+    Whether it ran is in the report.
     """
     directory = directory.resolve()
     opened = open_export_files(directory, encoding=encoding)
@@ -843,8 +852,11 @@ def load_directory(
         if nobody_erased
         else suppression_secret(privacy or PrivacySettings()),
     )
+    attaching = _BeforeAttaching(engine, before_attaching if deferred else None, report)
     try:
         for step in sorted({(spec.phase, spec.step) for spec, _ in opened}):
+            if step[0] >= ATTACHING_PHASE:
+                attaching.run()
             # A lane: the files of one source in this step, in order; each part
             # of a split file is a lane of its own.
             lanes: dict[tuple[str, int], list[FilePart]] = {}
@@ -862,6 +874,7 @@ def load_directory(
                 report.raw_consents += consents
                 report.consent_changes += changes
             refresh_statistics(engine)
+        attaching.run()  # an export of customers only: not run yet
     except FileFormatError:
         _finish(engine, batch_id, BatchStatus.FAILED, report)
         raise
@@ -875,6 +888,28 @@ def load_directory(
     summarized = _loaded_files(opened, report) if deferred else None
     _finish(engine, batch_id, BatchStatus.DONE, report, summarized)
     return report
+
+
+class _BeforeAttaching:
+    """Runs a load's ``before_attaching`` once, the customers' tables indexed first."""
+
+    def __init__(
+        self, engine: Engine, hook: Callable[[datetime], None] | None, report: LoadReport
+    ) -> None:
+        self.engine = engine
+        self.hook = hook
+        self.report = report
+
+    def run(self) -> None:
+        if self.hook is None:
+            return
+        hook, self.hook = self.hook, None
+        # Its reads (identity resolution) need the indexes of what is loaded;
+        # the tables still to fill keep loading without them.
+        ensure_secondary_indexes(self.engine, filled_only=True)
+        refresh_statistics(self.engine)
+        hook(self.report.started_at or utcnow())
+        self.report.ran_before_attaching = True
 
 
 _SUMMARIZED_WRITERS = {writers.write_customers: "customers", writers.write_orders: "orders"}
