@@ -905,9 +905,9 @@ class _BeforeAttaching:
             return
         hook, self.hook = self.hook, None
         # Its reads (identity resolution) need the indexes of what is loaded;
-        # the tables still to fill keep loading without them.
+        # the tables still to fill keep loading without them. The statistics
+        # are those the loop took after the customers' last step.
         ensure_secondary_indexes(self.engine, filled_only=True)
-        refresh_statistics(self.engine)
         hook(self.report.started_at or utcnow())
         self.report.ran_before_attaching = True
 
