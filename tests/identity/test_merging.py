@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,7 +27,16 @@ from amigo.identity.service import (
     resolve_repository,
     unmerge_profiles,
 )
-from amigo.profiles.models import CustomerStatus, GoldenCustomer, Interaction, Order
+from amigo.profiles.models import (
+    CustomerAssociate,
+    CustomerStatus,
+    CustomerStore,
+    GoldenCustomer,
+    Interaction,
+    Order,
+    SalesAssociate,
+    Store,
+)
 from identity.conftest import SETTINGS, Resolved
 
 
@@ -81,6 +92,41 @@ def test_unmerge_restores_both_profiles_and_reattaches_what_moved(
     assert scratch.get(MergeEvent, event.id).unmerged_by == "dpo@amigo"  # type: ignore[union-attr]
     assert scratch.scalar(select(func.count()).select_from(DistinctDecision)) == 1
     assert "customer.unmerged" in set(scratch.scalars(select(OutboxEvent.type)))
+
+
+def test_a_merge_fills_a_tie_without_a_date_with_the_merged_profiles_date(
+    resolved: Resolved, scratch: Session
+) -> None:
+    survivor_id, merged_id = scratch.scalars(
+        select(GoldenCustomer.id)
+        .where(GoldenCustomer.status == CustomerStatus.ACTIVE)
+        .order_by(GoldenCustomer.id)
+        .limit(2)
+    ).all()
+    store_id = scratch.scalars(select(Store.id).order_by(Store.id)).first()
+    associate_id = scratch.scalars(select(SalesAssociate.id).order_by(SalesAssociate.id)).first()
+    first_visit = datetime(2021, 3, 4, 10, 30, tzinfo=UTC)
+    for customer_id, since in ((survivor_id, None), (merged_id, first_visit)):
+        scratch.merge(
+            CustomerStore(
+                customer_id=customer_id, store_id=store_id, relation="visited", since=since
+            )
+        )
+        scratch.merge(
+            CustomerAssociate(
+                customer_id=customer_id, associate_id=associate_id, assigned_since=since
+            )
+        )
+    scratch.flush()
+
+    merge_profiles(session=scratch, survivor_id=survivor_id, merged_id=merged_id, actor="cli")
+
+    scratch.expire_all()
+    tie = scratch.get(CustomerStore, (survivor_id, store_id, "visited"))
+    assigned = scratch.get(CustomerAssociate, (survivor_id, associate_id))
+    # A missing date is not an earlier one: the survivor learns when the person first came.
+    assert (tie.since if tie else None) == first_visit
+    assert (assigned.assigned_since if assigned else None) == first_visit
 
 
 def test_resolution_after_an_unmerge_keeps_the_two_apart(

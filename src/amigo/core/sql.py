@@ -219,20 +219,29 @@ def _statement(
         changed = [c for c in columns if c not in conflict_columns]
         if update and changed:
             name = preparer.format_table(table)
-            new_value = "excluded.{c}"
-            if earliest:  # NULL never wins over a value
-                new_value = (
-                    "CASE WHEN {t}.{c} IS NULL OR excluded.{c} < {t}.{c} "
-                    "THEN excluded.{c} ELSE {t}.{c} END"
-                )
             assignments = ", ".join(
-                f"{preparer.quote(c)} = " + new_value.format(t=name, c=preparer.quote(c))
+                f"{preparer.quote(c)} = "
+                + (
+                    earliest_on_conflict(name, preparer.quote(c))
+                    if earliest
+                    else f"excluded.{preparer.quote(c)}"
+                )
                 for c in changed
             )
             sql += f" ON CONFLICT{target} DO UPDATE SET {assignments}"
         else:
             sql += f" ON CONFLICT{target} DO NOTHING"
     return sql
+
+
+def earliest_on_conflict(table: str, column: str) -> str:
+    """Return an ON CONFLICT update's value keeping the earlier of the stored and incoming one.
+
+    NULL never wins over a value: a date learned later fills a missing one.
+    ``table`` and ``column`` are SQL identifiers, quoted where they need it.
+    """
+    stored, incoming = f"{table}.{column}", f"excluded.{column}"
+    return f"CASE WHEN {stored} IS NULL OR {incoming} < {stored} THEN {incoming} ELSE {stored} END"
 
 
 def _array_type(table: Table, column: str, dialect: Dialect) -> str:

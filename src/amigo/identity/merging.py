@@ -38,6 +38,7 @@ from amigo.core.db import JSONType, UTCDateTime, table_of
 from amigo.core.errors import ConflictError, InvalidInputError, NotFoundError
 from amigo.core.sql import (
     bulk_insert,
+    earliest_on_conflict,
     insert_ignore,
     insert_returning,
     insert_returning_ids,
@@ -445,10 +446,6 @@ def apply_merges(
     return event_ids
 
 
-# The earlier of the existing and the incoming date (NULL never wins).
-_EARLIER = "CASE WHEN excluded.{c} < {t}.{c} THEN excluded.{c} ELSE {t}.{c} END"
-
-
 def _move_store_links(connection: Connection) -> None:
     """Give survivors the store and associate ties of the profiles merged into them.
 
@@ -464,7 +461,7 @@ def _move_store_links(connection: Connection) -> None:
             "AND s.relation = 'visited' "
             "GROUP BY m.survivor_id, s.store_id, s.relation "
             "ON CONFLICT (customer_id, store_id, relation) DO UPDATE SET since = "
-            + _EARLIER.format(c="since", t="customer_store")
+            + earliest_on_conflict("customer_store", "since")
         )
     )
     connection.execute(
@@ -474,7 +471,7 @@ def _move_store_links(connection: Connection) -> None:
             "FROM amigo_merge_map m CROSS JOIN customer_associate a "
             "WHERE a.customer_id = m.merged_id GROUP BY m.survivor_id, a.associate_id "
             "ON CONFLICT (customer_id, associate_id) DO UPDATE SET assigned_since = "
-            + _EARLIER.format(c="assigned_since", t="customer_associate")
+            + earliest_on_conflict("customer_associate", "assigned_since")
         )
     )
     for table in ("customer_store", "customer_associate"):
