@@ -25,6 +25,7 @@ from amigo.core.config import get_settings
 from amigo.core.db import unit_of_work
 from amigo.core.migrate import upgrade
 from amigo.identity.service import (
+    INITIAL_LOAD_INDEXES,
     ResolveSummary,
     resolve_after_load,
     resolve_initial_load,
@@ -192,6 +193,7 @@ def register(app: typer.Typer) -> None:
                 encoding=encoding,
                 progress=FileBars(progress),
                 before_attaching=resolve_first,
+                before_attaching_indexes=INITIAL_LOAD_INDEXES,
             )
         if report.resumed:
             console.print("[yellow]Resumed an interrupted load of this directory.[/]")

@@ -235,6 +235,12 @@ def resolve_repository(
     )
 
 
+# The secondary indexes resolve_initial_load reads by: the audit finds each
+# profile's links by customer_id. An initial load builds the others after it,
+# so that its moves (links, raw consents, golden rows) maintain none of them.
+INITIAL_LOAD_INDEXES = ("ix_identity_link_customer_id",)
+
+
 def resolve_initial_load(
     *,
     session: Session,
@@ -244,9 +250,9 @@ def resolve_initial_load(
 ) -> ResolveSummary | None:
     """Resolve an initial load's customers before their orders, interactions and consents attach.
 
-    The load calls it between its phases: the merges then move no order and
-    no interaction, and the load's end projects every profile's consents
-    once. None when there is nothing to do: a batch resolution finished
+    The load calls it between its phases, with ``INITIAL_LOAD_INDEXES``
+    built: the merges then move no order and no interaction, and the load's
+    end projects every profile's consents once. None when there is nothing to do: a batch resolution finished
     since the load began (a resumed load), or fewer than two records.
     """
     done = session.scalar(
@@ -656,6 +662,7 @@ def close_source_customer(*, session: Session, source_system: str, source_id: st
 
 
 __all__ = [
+    "INITIAL_LOAD_INDEXES",
     "AfterLoad",
     "ResolveSummary",
     "accept_review",

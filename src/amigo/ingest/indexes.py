@@ -9,7 +9,7 @@ load ends, which builds them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import Engine, Index, func, inspect, select, text
 
@@ -52,22 +52,21 @@ def secondary_indexes_missing(engine: Engine) -> bool:
     )
 
 
-def ensure_secondary_indexes(engine: Engine, *, filled_only: bool = False) -> None:
+def ensure_secondary_indexes(engine: Engine, *, only: Collection[str] | None = None) -> None:
     """Create whichever secondary index is missing (a no-op when all exist).
 
-    With ``filled_only``, only those of tables holding rows: mid-load, the
-    tables still to be filled keep loading without indexes to maintain.
+    With ``only``, just the indexes of those names: mid-load, a step that
+    reads by a few of them gets those, and the rest wait for the load's end.
     """
+    indexes = secondary_indexes()
+    if only is not None:
+        unknown = set(only) - {str(index.name) for index in indexes}
+        if unknown:
+            raise ValueError(f"not secondary indexes of the schema: {', '.join(sorted(unknown))}")
+        indexes = [index for index in indexes if index.name in only]
     with engine.begin() as connection:
-        for index in secondary_indexes():
-            table = index.table
-            empty = (
-                filled_only
-                and table is not None
-                and connection.scalar(select(1).select_from(table).limit(1)) is None
-            )
-            if not empty:
-                index.create(bind=connection, checkfirst=True)
+        for index in indexes:
+            index.create(bind=connection, checkfirst=True)
 
 
 # The tables a load looks rows up in by a non-leading column of their unique

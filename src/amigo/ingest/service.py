@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -811,18 +811,21 @@ def load_directory(
     workers: int = 0,
     privacy: PrivacySettings | None = None,
     before_attaching: Callable[[datetime], None] | None = None,
+    before_attaching_indexes: Collection[str] = (),
 ) -> LoadReport:
     """Load an export directory (docs/formats.md) into the repository, phase by phase.
 
     Within a phase, the files of different sources (lanes) load side by side
     in up to ``workers`` processes; 0 or 1 loads one file at a time.
 
-    ``before_attaching`` runs in an initial load once its customers are stored
-    and indexed, before the phases that attach orders, interactions and
-    consents to them (identity resolution: its merges then move none of
-    those). It gets the batch's start (its first run's, if resumed): a
-    resumed initial load runs it again, and it must skip what it did then.
-    Whether it ran is in the report.
+    ``before_attaching`` runs in an initial load once its customers are stored,
+    before the phases that attach orders, interactions and consents to them
+    (identity resolution: its merges then move none of those). The secondary
+    indexes it reads by, ``before_attaching_indexes``, are built for it; the
+    others wait for the load's end, so that its writes maintain none of them.
+    It gets the batch's start (its first run's, if resumed): a resumed
+    initial load runs it again, and it must skip what it did then. Whether
+    it ran is in the report.
     """
     directory = directory.resolve()
     opened = open_export_files(directory, encoding=encoding)
@@ -852,7 +855,9 @@ def load_directory(
         if nobody_erased
         else suppression_secret(privacy or PrivacySettings()),
     )
-    attaching = _BeforeAttaching(engine, before_attaching if deferred else None, report)
+    attaching = _BeforeAttaching(
+        engine, before_attaching if deferred else None, before_attaching_indexes, report
+    )
     try:
         for step in sorted({(spec.phase, spec.step) for spec, _ in opened}):
             if step[0] >= ATTACHING_PHASE:
@@ -891,23 +896,26 @@ def load_directory(
 
 
 class _BeforeAttaching:
-    """Runs a load's ``before_attaching`` once, the customers' tables indexed first."""
+    """Runs a load's ``before_attaching`` once, the indexes it reads by built first."""
 
     def __init__(
-        self, engine: Engine, hook: Callable[[datetime], None] | None, report: LoadReport
+        self,
+        engine: Engine,
+        hook: Callable[[datetime], None] | None,
+        indexes: Collection[str],
+        report: LoadReport,
     ) -> None:
         self.engine = engine
         self.hook = hook
+        self.indexes = indexes
         self.report = report
 
     def run(self) -> None:
         if self.hook is None:
             return
         hook, self.hook = self.hook, None
-        # Its reads (identity resolution) need the indexes of what is loaded;
-        # the tables still to fill keep loading without them. The statistics
-        # are those the loop took after the customers' last step.
-        ensure_secondary_indexes(self.engine, filled_only=True)
+        # The statistics are those the loop took after the customers' last step.
+        ensure_secondary_indexes(self.engine, only=self.indexes)
         hook(self.report.started_at or utcnow())
         self.report.ran_before_attaching = True
 
