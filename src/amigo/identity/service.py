@@ -252,8 +252,9 @@ def resolve_initial_load(
 
     The load calls it between its phases, with ``INITIAL_LOAD_INDEXES``
     built: the merges then move no order and no interaction, and the load's
-    end projects every profile's consents once. None when there is nothing to do: a batch resolution finished
-    since the load began (a resumed load), or fewer than two records.
+    end projects every profile's consents once. None when there is nothing
+    to do: a batch resolution finished since the load began (a resumed
+    load), or fewer than two records.
     """
     done = session.scalar(
         select(func.count())
